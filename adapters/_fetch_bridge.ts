@@ -1,0 +1,81 @@
+// Runs a fetch-style handler (Request → Response) inside a node:http server: the bridge used
+// where the primary hands connections over (a node:http server is the one server every runtime
+// can feed with sockets). Method, headers, streaming request and response bodies, status.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import type { FetchHandler } from "../src/types.ts";
+
+/** Wraps `handler` as a node:http request listener. */
+export function fetchListener(
+  handler: FetchHandler,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    respond(handler, req, res).catch((error) => {
+      console.error("[@x/cluster] request handler failed:", error);
+      if (!res.headersSent) {
+        res.writeHead(500, { "content-type": "text/plain" }).end("Internal Server Error");
+      } else {
+        res.destroy(error as Error);
+      }
+    });
+  };
+}
+
+async function respond(handler: FetchHandler, req: IncomingMessage, res: ServerResponse) {
+  const controller = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+  const method = req.method ?? "GET";
+  const hasBody = method !== "GET" && method !== "HEAD";
+  const host = req.headers.host ?? "localhost";
+  const request = new Request(`http://${host}${req.url ?? "/"}`, {
+    method,
+    headers,
+    body: hasBody ? (Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>) : null,
+    signal: controller.signal,
+    // @ts-ignore: `duplex` is required by fetch implementations for streaming bodies.
+    duplex: "half",
+  });
+  const response = await handler(request);
+  const out: Record<string, string | string[]> = {};
+  response.headers.forEach((value, name) => {
+    if (name !== "set-cookie") out[name] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) out["set-cookie"] = cookies;
+  res.writeHead(response.status, response.statusText || undefined, out);
+  if (!response.body || method === "HEAD") {
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) {
+        await new Promise<void>((resolve) => {
+          const finish = () => {
+            res.off("drain", finish);
+            res.off("close", finish);
+            resolve();
+          };
+          res.on("drain", finish);
+          res.on("close", finish);
+        });
+        if (res.destroyed) {
+          await reader.cancel();
+          return;
+        }
+      }
+    }
+    res.end();
+  } finally {
+    reader.releaseLock();
+  }
+}

@@ -1,0 +1,298 @@
+// The adapter parts every runtime shares: all three run Node's child_process, net and http APIs,
+// and those are what pass sockets and listen handles between processes (measured: fork() passes
+// net.Socket and net.Server on Node 24, Deno 2.9 and Bun 1.4; Bun.spawn's ipc and Deno.Command
+// cannot carry handles). `adapters/{node,deno,bun}.ts` configure it and replace what their
+// runtime does better or differently.
+
+import { spawn } from "node:child_process";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import type {
+  Adapter,
+  Address,
+  Capabilities,
+  FetchHandler,
+  ListenOptions,
+  Listener,
+  ParentChannel,
+  ParentEvents,
+  ProcessEvents,
+  ProcessHandle,
+  ServeSource,
+  SpawnOptions,
+  WorkerServer,
+} from "../src/types.ts";
+import { fetchListener } from "./_fetch_bridge.ts";
+
+/** What a runtime file gives the shared implementation. */
+export interface NodeApiConfig {
+  runtime: string;
+  version: string;
+  capabilities: Capabilities;
+  /** The executable and arguments that run `exec` as a worker. */
+  command(options: SpawnOptions): { file: string; args: string[] };
+  mainModule(): string | undefined;
+  inheritedExecArgv(): string[];
+}
+
+/** Builds an adapter on Node's APIs. */
+export class NodeApiAdapter implements Adapter {
+  readonly runtime: string;
+  readonly version: string;
+  readonly capabilities: Capabilities;
+  #config: NodeApiConfig;
+
+  constructor(config: NodeApiConfig) {
+    this.runtime = config.runtime;
+    this.version = config.version;
+    this.capabilities = config.capabilities;
+    this.#config = config;
+  }
+
+  getEnv(name: string): string | undefined {
+    return process.env[name];
+  }
+
+  envObject(): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries(process.env)) {
+      if (value !== undefined) env[key] = value;
+    }
+    return env;
+  }
+
+  mainModule(): string | undefined {
+    return this.#config.mainModule();
+  }
+
+  inheritedExecArgv(): string[] {
+    return this.#config.inheritedExecArgv();
+  }
+
+  availableParallelism(): number {
+    return typeof os.availableParallelism === "function"
+      ? os.availableParallelism()
+      : os.cpus().length;
+  }
+
+  exit(code: number): void {
+    process.exit(code);
+  }
+
+  spawn(options: SpawnOptions, events: ProcessEvents): ProcessHandle {
+    const exec = options.exec.startsWith("file:") ? fileURLToPath(options.exec) : options.exec;
+    const { file, args } = this.#config.command({ ...options, exec });
+    const stdio = options.silent ? "pipe" : "inherit";
+    let disconnected = false, exited = false;
+    const disconnect = () => {
+      if (!disconnected) {
+        disconnected = true;
+        events.disconnect();
+      }
+    };
+    const exit = (code: number | null, signal: string | null) => {
+      if (exited) return;
+      exited = true;
+      disconnect();
+      events.exit(code, signal);
+    };
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(file, args, {
+        env: options.env,
+        cwd: options.cwd,
+        stdio: [stdio, stdio, stdio, "ipc"],
+        serialization: options.serialization,
+      });
+    } catch (error) {
+      queueMicrotask(() => {
+        events.error(error as Error);
+        exit(1, null);
+      });
+      return { pid: undefined, connected: false, send: () => closed(), disconnect() {}, kill: () => false };
+    }
+    child.on("message", (message, handle) => events.message(message, handle));
+    child.on("disconnect", disconnect);
+    child.on("exit", (code, signal) => exit(code, signal));
+    child.on("error", (error) => {
+      events.error(error);
+      if (child.pid === undefined) exit(1, null);
+    });
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => events.stderr?.(chunk));
+    child.stdout?.resume();
+    return {
+      get pid() {
+        return child.pid;
+      },
+      get connected() {
+        return child.connected;
+      },
+      send: (message, handle, keepOpen) => sendOn(child, message, handle, keepOpen),
+      disconnect() {
+        if (child.connected) child.disconnect();
+      },
+      kill: (signal) => child.exitCode === null && child.signalCode === null &&
+        child.kill((signal ?? "SIGTERM") as NodeJS.Signals),
+    };
+  }
+
+  listen(options: ListenOptions, onConnection: (connection: unknown) => void): Promise<Listener> {
+    const server = net.createServer({ pauseOnConnect: true }, onConnection);
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host: options.hostname, port: options.port, backlog: options.backlog }, () => {
+        server.off("error", reject);
+        resolve(listenerOf(server));
+      });
+    });
+  }
+
+  adopt(handle: unknown, onConnection: (connection: unknown) => void): Listener {
+    const server = handle as net.Server;
+    // Sockets accepted here were not paused at accept time: pause them before handing over.
+    server.on("connection", (socket: net.Socket) => {
+      socket.pause();
+      onConnection(socket);
+    });
+    return listenerOf(server);
+  }
+
+  connectParent(events: ParentEvents): ParentChannel | undefined {
+    if (typeof process.send !== "function") return undefined;
+    process.on("message", (message, handle) => events.message(message, handle));
+    process.once("disconnect", () => events.disconnect());
+    return {
+      get connected() {
+        return process.connected === true;
+      },
+      send: (message, handle, keepOpen) => sendOn(process, message, handle, keepOpen),
+      disconnect() {
+        if (process.connected) process.disconnect?.();
+      },
+    };
+  }
+
+  serve(source: ServeSource, handler: FetchHandler): Promise<WorkerServer> {
+    return this.attach(http.createServer(fetchListener(handler)), source);
+  }
+
+  attach(server: unknown, source: ServeSource): Promise<WorkerServer> {
+    // Duck-typed: Bun's http.Server is not an instance of its net.Server.
+    const s = server as Partial<net.Server>;
+    if (typeof s.listen !== "function" || typeof s.emit !== "function") {
+      return Promise.reject(new TypeError("Cannot listen: expected a node:net or node:http server"));
+    }
+    return attachServer(server as net.Server, source);
+  }
+
+  discard(handle: unknown): void {
+    if (handle instanceof net.Socket) handle.destroy();
+    else if (handle instanceof net.Server) handle.close();
+  }
+}
+
+type Sender = {
+  send?: (
+    message: never,
+    handle: net.Socket,
+    options: { keepOpen: boolean },
+    cb: (e: Error | null) => void,
+  ) => unknown;
+};
+
+function sendOn(target: Sender, message: unknown, handle: unknown, keepOpen: boolean) {
+  return new Promise<void>((resolve, reject) => {
+    try {
+      const done = (error: Error | null) => (error ? reject(error) : resolve());
+      if (!target.send) return reject(new Error("No IPC channel"));
+      target.send(message as never, handle as net.Socket, { keepOpen }, done);
+    } catch (error) {
+      reject(error);
+    }
+  });
+}
+
+function closed(): Promise<void> {
+  return Promise.reject(new Error("The worker process could not be spawned"));
+}
+
+/** Reads a net.Server's bound address. */
+export function addressOf(server: net.Server): Address {
+  const a = server.address();
+  if (!a || typeof a === "string") throw new Error("Server is not bound to a TCP address");
+  const family = String(a.family) === "IPv6" || String(a.family) === "6" ? "IPv6" : "IPv4";
+  return { hostname: a.address, port: a.port, family };
+}
+
+function listenerOf(server: net.Server): Listener {
+  const address = addressOf(server);
+  return {
+    address,
+    handle: server,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    release: (connection) => (connection as net.Socket).destroy(),
+  };
+}
+
+/** Connects a user's server to a source and tracks its connections for a graceful close. */
+async function attachServer(server: net.Server, source: ServeSource): Promise<WorkerServer> {
+  const sockets = new Set<net.Socket>();
+  let closing = false;
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  };
+  const feed = (socket: net.Socket): boolean => {
+    if (closing) return false;
+    track(socket);
+    server.emit("connection", socket);
+    socket.resume();
+    return true;
+  };
+  if (typeof (server as http.Server).closeIdleConnections === "function") {
+    // While closing, every response says `Connection: close`, so keep-alive clients move on.
+    server.on("request", (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (closing) res.shouldKeepAlive = false;
+    });
+  }
+  let listenHandle: net.Server | undefined;
+  let address: Address | undefined;
+  if (source.kind === "handle") {
+    listenHandle = source.handle as net.Server;
+    listenHandle.on("connection", (socket: net.Socket) => feed(socket) || socket.destroy());
+    address = addressOf(listenHandle);
+  } else if (source.kind === "reuse-port") {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({
+        host: source.hostname,
+        port: source.port,
+        backlog: source.backlog,
+        reusePort: true,
+      } as net.ListenOptions, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    server.on("connection", track);
+    address = addressOf(server);
+  }
+  return {
+    address,
+    listenHandle,
+    accept: (connection) => feed(connection as net.Socket),
+    async close() {
+      closing = true;
+      listenHandle?.close();
+      if (server.listening) server.close();
+      const http1 = server as http.Server;
+      while (sockets.size > 0) {
+        http1.closeIdleConnections?.();
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    },
+  };
+}

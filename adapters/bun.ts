@@ -1,0 +1,92 @@
+/**
+ * The Bun adapter: Node's `child_process` (Bun's fork passes sockets and servers; `Bun.spawn`'s
+ * ipc option cannot carry handles), and `Bun.serve` with `reusePort` where the kernel spreads
+ * connections.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import type { Adapter, FetchHandler, ServeSource, WorkerServer } from "../src/types.ts";
+import { NodeApiAdapter } from "./_node_api.ts";
+
+/** The slice of Bun's API we use (inline, so published types need no `bun-types`). */
+interface BunServer {
+  port: number;
+  hostname: string;
+  stop(closeActiveConnections?: boolean): Promise<void>;
+}
+interface BunGlobal {
+  version: string;
+  main: string;
+  serve(options: {
+    port: number;
+    hostname?: string;
+    reusePort: boolean;
+    fetch: FetchHandler;
+  }): BunServer;
+}
+
+class BunAdapter extends NodeApiAdapter {
+  #bun: BunGlobal;
+  constructor(bun: BunGlobal) {
+    super({
+      runtime: "bun",
+      version: bun.version,
+      capabilities: {
+        handlePassing: true,
+        sharedListenHandle: true,
+        reusePort: process.platform === "linux"
+          ? true
+          : { reason: `SO_REUSEPORT balances connections only on Linux, not ${process.platform}` },
+        serialization: ["json", "advanced"],
+      },
+      command: (o) => ({ file: process.execPath, args: [...o.execArgv, o.exec, ...o.args] }),
+      mainModule: () => bun.main,
+      inheritedExecArgv: () => [...process.execArgv],
+    });
+    this.#bun = bun;
+  }
+
+  // Bun.serve is Bun's fastest server; it binds by itself, so it serves "reuse-port" only.
+  override serve(source: ServeSource, handler: FetchHandler): Promise<WorkerServer> {
+    if (source.kind !== "reuse-port") return super.serve(source, handler);
+    try {
+      const server = this.#bun.serve({
+        port: source.port,
+        hostname: source.hostname,
+        reusePort: true,
+        fetch: handler,
+      });
+      const hostname = server.hostname;
+      return Promise.resolve({
+        address: {
+          hostname,
+          port: server.port,
+          family: hostname.includes(":") ? "IPv6" : "IPv4",
+        },
+        listenHandle: undefined,
+        accept: () => false,
+        close: () => server.stop(false),
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}
+
+/**
+ * Creates the Bun adapter.
+ *
+ * @example Inject the adapter explicitly
+ * ```ts ignore
+ * import { Cluster } from "@x/cluster";
+ * import { createBunAdapter } from "@x/cluster/adapters/bun.ts";
+ * const cluster = new Cluster({ adapter: createBunAdapter() });
+ * ```
+ */
+export function createBunAdapter(): Adapter {
+  const bun = (globalThis as { Bun?: BunGlobal }).Bun;
+  if (!bun) throw new TypeError("createBunAdapter() needs the Bun runtime");
+  return new BunAdapter(bun);
+}

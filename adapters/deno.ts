@@ -1,0 +1,130 @@
+/**
+ * The Deno adapter: Node's `child_process` with an IPC channel (the only Deno API that carries
+ * sockets between processes), spawning `deno run` with the primary's own permissions —
+ * Deno's `fork()` would grant the child `--allow-all` — and `Deno.serve` with `reusePort`
+ * where the kernel spreads connections.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import type { Adapter, FetchHandler, ServeSource, WorkerServer } from "../src/types.ts";
+import { NodeApiAdapter } from "./_node_api.ts";
+
+/** The slice of Deno's API we use (inline, so published types need no Deno types). */
+interface DenoServer {
+  addr: { hostname: string; port: number };
+  shutdown(): Promise<void>;
+}
+interface DenoGlobal {
+  version: { deno: string };
+  mainModule: string;
+  execPath(): string;
+  permissions: { querySync(descriptor: { name: string }): { state: string } };
+  listenDatagram?: unknown;
+  serve(
+    options: {
+      port: number;
+      hostname?: string;
+      reusePort: boolean;
+      onListen?: () => void;
+      onError?: (error: unknown) => Response;
+    },
+    handler: FetchHandler,
+  ): DenoServer;
+}
+
+const PERMISSIONS = ["read", "write", "net", "env", "run", "sys", "ffi", "import"];
+
+class DenoAdapter extends NodeApiAdapter {
+  #deno: DenoGlobal;
+  constructor(deno: DenoGlobal) {
+    super({
+      runtime: "deno",
+      version: deno.version.deno,
+      capabilities: {
+        handlePassing: true,
+        // Measured on Deno 2.9: sending a net.Server closes the sender's copy, so one listen
+        // socket cannot live in several workers.
+        sharedListenHandle: {
+          reason: "Deno's child_process moves a listen socket to the receiving process " +
+            "instead of sharing it",
+        },
+        reusePort: process.platform === "linux"
+          ? true
+          : { reason: `SO_REUSEPORT balances connections only on Linux, not ${process.platform}` },
+        serialization: ["json"],
+      },
+      command: (o) => ({ file: deno.execPath(), args: ["run", ...o.execArgv, o.exec, ...o.args] }),
+      mainModule: () => deno.mainModule ? fileURLToPath(deno.mainModule) : undefined,
+      inheritedExecArgv: () => inheritedFlags(deno),
+    });
+    this.#deno = deno;
+  }
+
+  // Deno.serve is Deno's fastest server; with reusePort it needs --unstable-net. Without the
+  // flag, node:http with reusePort (stable in Deno's node:net) serves the same policy.
+  override serve(source: ServeSource, handler: FetchHandler): Promise<WorkerServer> {
+    if (source.kind !== "reuse-port" || !unstableNet(this.#deno)) {
+      return super.serve(source, handler);
+    }
+    return new Promise((resolve, reject) => {
+      try {
+        const server = this.#deno.serve({
+          port: source.port,
+          hostname: source.hostname,
+          reusePort: true,
+          onListen: () => {},
+        }, handler);
+        const { hostname, port } = server.addr;
+        resolve({
+          address: { hostname, port, family: hostname.includes(":") ? "IPv6" : "IPv4" },
+          listenHandle: undefined,
+          accept: () => false,
+          close: () => server.shutdown(),
+        });
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+}
+
+function unstableNet(deno: DenoGlobal): boolean {
+  // Deno.listenDatagram exists only under --unstable-net.
+  return typeof deno.listenDatagram === "function";
+}
+
+/**
+ * The flags a worker inherits: each permission granted to the primary in full, and
+ * `--unstable-net` if on. Partial grants (`--allow-net=host`) cannot be read back from Deno;
+ * pass them in `execArgv` explicitly.
+ */
+function inheritedFlags(deno: DenoGlobal): string[] {
+  const flags = PERMISSIONS.filter((name) => {
+    try {
+      return deno.permissions.querySync({ name }).state === "granted";
+    } catch {
+      return false;
+    }
+  }).map((name) => `--allow-${name}`);
+  if (unstableNet(deno)) flags.push("--unstable-net");
+  return flags;
+}
+
+/**
+ * Creates the Deno adapter.
+ *
+ * @example Inject the adapter explicitly
+ * ```ts ignore
+ * import { Cluster } from "@x/cluster";
+ * import { createDenoAdapter } from "@x/cluster/adapters/deno.ts";
+ * const cluster = new Cluster({ adapter: createDenoAdapter() });
+ * ```
+ */
+export function createDenoAdapter(): Adapter {
+  const deno = (globalThis as { Deno?: DenoGlobal }).Deno;
+  if (!deno) throw new TypeError("createDenoAdapter() needs the Deno runtime");
+  return new DenoAdapter(deno);
+}

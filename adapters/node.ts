@@ -1,0 +1,47 @@
+/**
+ * The Node.js adapter: `child_process` spawn with an IPC channel (Node's own UDS/named-pipe
+ * channel, which carries handles), `node:net` for listen sockets, `node:http` for serving.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import type { Adapter, Capabilities } from "../src/types.ts";
+import { NodeApiAdapter } from "./_node_api.ts";
+
+/** Node's `net` got `reusePort` in 22.12 and 23.1. */
+function reusePort(version: string): Capabilities["reusePort"] {
+  if (process.platform !== "linux") {
+    return { reason: `SO_REUSEPORT balances connections only on Linux, not ${process.platform}` };
+  }
+  const [major, minor] = version.split(".").map(Number);
+  if (major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12)) return true;
+  return { reason: `node:net supports reusePort from Node 22.12 / 23.1, this is ${version}` };
+}
+
+/**
+ * Creates the Node.js adapter.
+ *
+ * @example Inject the adapter explicitly
+ * ```ts ignore
+ * import { Cluster } from "@x/cluster";
+ * import { createNodeAdapter } from "@x/cluster/adapters/node.ts";
+ * const cluster = new Cluster({ adapter: createNodeAdapter() });
+ * ```
+ */
+export function createNodeAdapter(): Adapter {
+  const version = process.versions.node;
+  return new NodeApiAdapter({
+    runtime: "node",
+    version,
+    capabilities: {
+      handlePassing: true,
+      sharedListenHandle: true,
+      reusePort: reusePort(version),
+      serialization: ["json", "advanced"],
+    },
+    command: (o) => ({ file: process.execPath, args: [...o.execArgv, o.exec, ...o.args] }),
+    mainModule: () => process.argv[1],
+    inheritedExecArgv: () => [...process.execArgv],
+  });
+}

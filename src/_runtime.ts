@@ -1,0 +1,36 @@
+// The bridge between the runtime-agnostic core and the runtime: `mod.ts` installs how to load the
+// adapter and what role this process has (read synchronously from the environment, so that
+// `Cluster.isPrimary` needs no await). The core never imports an adapter itself.
+
+import type { Adapter } from "./types.ts";
+
+/** The environment variables a primary sets for its workers. */
+export const ENV_WORKER_ID = "XCLUSTER_WORKER_ID";
+/** The per-worker secret that authenticates internal messages. */
+export const ENV_TOKEN = "XCLUSTER_TOKEN";
+
+/** This process's role: a worker (with its id and token) or the primary. */
+export type Role = { kind: "primary" } | { kind: "worker"; id: number; token: string };
+
+/** What `mod.ts` installs. */
+export interface RuntimeHooks {
+  role: Role;
+  loadAdapter(): Promise<Adapter>;
+}
+
+let installed: RuntimeHooks | undefined;
+
+/** Installs the hooks (first call wins: a second copy of the module must agree on the role). */
+export function installRuntime(hooks: RuntimeHooks): void {
+  installed ??= hooks;
+}
+
+/** The installed hooks. */
+export function runtime(): RuntimeHooks {
+  if (!installed) {
+    throw new TypeError(
+      "No runtime installed: import Cluster from the package entry (mod.ts), not from src/",
+    );
+  }
+  return installed;
+}

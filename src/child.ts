@@ -1,0 +1,291 @@
+/**
+ * The worker side: Node's lib/internal/cluster/child.js. It connects to the primary, says
+ * `online`, asks the primary where to get connections for each address it serves
+ * (`_getServer` / `queryServer`), and takes handed-over connections.
+ *
+ * @module
+ */
+
+import { Channel } from "./_channel.ts";
+import { Emitter } from "./emitter.ts";
+import { runtime } from "./_runtime.ts";
+import { ClusterError } from "./errors.ts";
+import { decodeAtWorker, type PrimaryToWorker, type QueryResult } from "./protocol.ts";
+import type {
+  Adapter,
+  Address,
+  FetchHandler,
+  ParentChannel,
+  Policy,
+  ServeSource,
+  WorkerServer,
+} from "./types.ts";
+import { POLICIES } from "./types.ts";
+
+/** Where a worker's server listens. */
+export interface ServeOptions {
+  /** Port; all workers asking for 0 share one real port chosen once. @default 0 */
+  port?: number;
+  /** Interface to bind. @default all interfaces */
+  hostname?: string;
+  /** Overrides the cluster's policy for this address. @default the cluster's `policy` */
+  policy?: Policy;
+  /** Listen backlog. @default the runtime's */
+  backlog?: number;
+}
+
+/** The address a server is bound to, and how to close it. */
+export interface BoundServer extends Address {
+  /** Stops serving this address in this worker (in-flight requests finish). */
+  close(): Promise<void>;
+}
+
+/** Events of {@linkcode ClusterWorker}. */
+export type ClusterWorkerEvents = {
+  /** A message from the primary (and a handle, if one came with it). */
+  message: [message: unknown, handle: unknown];
+  /** The channel to the primary closed; the process exits right after the listeners ran. */
+  disconnect: [];
+  /** A malformed or forged message was dropped. */
+  error: [error: Error];
+};
+
+/**
+ * This worker process's side of the cluster, available as `Cluster.worker` in a worker.
+ *
+ * @example Serve HTTP from every worker
+ * ```ts ignore
+ * import { Cluster } from "@x/cluster";
+ * const worker = Cluster.worker;
+ * worker.on("message", (message) => console.log("from primary:", message));
+ * const { port } = await worker.serve({ port: 8000 }, () => new Response(`worker ${worker.id}`));
+ * await worker.send({ serving: port });
+ * ```
+ */
+export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
+  /** This worker's id, as the primary knows it. */
+  readonly id: number;
+  #adapter: Promise<Adapter>;
+  #ready: Promise<{ adapter: Adapter; parent: ParentChannel; channel: Channel }>;
+  #servers = new Map<string, WorkerServer>();
+  #disconnecting: Promise<void> | undefined;
+
+  /** Used by the package entry; get the instance from `Cluster.worker`. */
+  constructor(id: number, token: string, adapter: Promise<Adapter>) {
+    super();
+    this.id = id;
+    this.#adapter = adapter;
+    this.#ready = adapter.then((a) => this.#connect(a, token));
+    this.#ready.catch((error) => {
+      console.error(`[@x/cluster] worker ${id} could not connect to its primary:`, error);
+    });
+  }
+
+  /** Sends a message (and optionally a socket or server handle) to the primary. */
+  async send(message: unknown, handle?: unknown): Promise<void> {
+    const { channel } = await this.#ready;
+    await channel.sendUser(message, handle);
+  }
+
+  /**
+   * Serves HTTP with a fetch-style handler on an address shared with the other workers.
+   * Resolves once bound, with the real address. Rejects with `ClusterError` whose `code` is
+   * the system code (`EADDRINUSE`, `EACCES`) if binding failed, or `UNSUPPORTED` if the
+   * policy is not available on this runtime.
+   */
+  serve(options: ServeOptions, handler: FetchHandler): Promise<BoundServer> {
+    if (typeof handler !== "function") {
+      throw new TypeError(`Cannot serve: handler must be a function, got ${typeof handler}`);
+    }
+    return this.#bind(options, (adapter, source) => adapter.serve(source, handler));
+  }
+
+  /**
+   * Makes a `node:net` or `node:http` server (not yet listening) serve an address shared with
+   * the other workers. Resolves like {@linkcode ClusterWorker.serve}.
+   */
+  listen(server: unknown, options: ServeOptions): Promise<BoundServer> {
+    if (typeof server !== "object" || server === null) {
+      throw new TypeError("Cannot listen: pass a node:net or node:http server");
+    }
+    return this.#bind(options, (adapter, source) => adapter.attach(server, source));
+  }
+
+  /** Closes this worker's servers (in-flight requests finish), then its channel; then it exits. */
+  disconnect(): Promise<void> {
+    this.#disconnecting ??= (async () => {
+      const { parent } = await this.#ready;
+      await Promise.allSettled([...this.#servers.values()].map((server) => server.close()));
+      this.#servers.clear();
+      parent.disconnect();
+    })();
+    return this.#disconnecting;
+  }
+
+  async #bind(
+    options: ServeOptions,
+    start: (adapter: Adapter, source: ServeSource) => Promise<WorkerServer>,
+  ): Promise<BoundServer> {
+    validateServeOptions(options);
+    const { adapter, channel } = await this.#ready;
+    const { reply, handle } = await channel.request((seq) => ({
+      cmd: "query",
+      seq,
+      hostname: options.hostname ?? null,
+      port: options.port ?? 0,
+      policy: options.policy ?? null,
+      backlog: options.backlog ?? null,
+    }));
+    const result = (reply as { result: QueryResult }).result;
+    if (!result.ok) {
+      if (handle !== undefined) adapter.discard(handle);
+      throw new ClusterError(result.code as ClusterError["code"], result.message);
+    }
+    const { key } = result;
+    if (this.#servers.has(key)) {
+      if (handle !== undefined) adapter.discard(handle);
+      throw new ClusterError("EADDRINUSE", `This worker already serves ${describe(result)}`);
+    }
+    let server: WorkerServer;
+    try {
+      server = await start(adapter, sourceOf(result, handle, options));
+    } catch (error) {
+      channel.sendInternal({ cmd: "close", key }).catch(() => {});
+      const code = (error as { code?: unknown })?.code;
+      throw new ClusterError(
+        typeof code === "string" && code.startsWith("E") ? code as `E${string}` : "EUNKNOWN",
+        `Worker ${this.id} could not serve ${describe(result)}: ${(error as Error)?.message}`,
+        { cause: error },
+      );
+    }
+    this.#servers.set(key, server);
+    const address = server.address ?? {
+      hostname: result.hostname ?? "0.0.0.0",
+      port: result.port,
+      family: result.hostname?.includes(":") ? "IPv6" : "IPv4",
+    };
+    await channel.sendInternal({ cmd: "listening", key, address });
+    return {
+      ...address,
+      close: async () => {
+        if (this.#servers.get(key) !== server) return;
+        this.#servers.delete(key);
+        await server.close();
+        await channel.sendInternal({ cmd: "close", key }).catch(() => {});
+      },
+    };
+  }
+
+  #connect(
+    adapter: Adapter,
+    token: string,
+  ): { adapter: Adapter; parent: ParentChannel; channel: Channel } {
+    // deno-lint-ignore prefer-const -- assigned after the parent channel exists
+    let channel!: Channel;
+    const parent = adapter.connectParent({
+      message: (raw, handle) => this.#onMessage(adapter, channel, token, raw, handle),
+      disconnect: () => this.#onDisconnect(adapter, channel),
+    });
+    if (!parent) throw new TypeError("This process was started as a worker but has no IPC channel");
+    channel = new Channel(token, (message, handle, keepOpen) => parent.send(message, handle, keepOpen));
+    channel.sendInternal({ cmd: "online" }).catch(() => {});
+    return { adapter, parent, channel };
+  }
+
+  #onMessage(
+    adapter: Adapter,
+    channel: Channel,
+    token: string,
+    raw: unknown,
+    handle: unknown,
+  ): void {
+    const decoded = decodeAtWorker(raw, token);
+    if (decoded.kind === "user") {
+      this.emit("message", decoded.data, handle);
+      return;
+    }
+    if (decoded.kind === "invalid") {
+      if (handle !== undefined) adapter.discard(handle);
+      this.emit("error", new ClusterError("BAD_MESSAGE", `Dropped a message: ${decoded.reason}`));
+      return;
+    }
+    this.#onInternal(adapter, channel, decoded.message, handle);
+  }
+
+  #onInternal(adapter: Adapter, channel: Channel, m: PrimaryToWorker, handle: unknown): void {
+    switch (m.cmd) {
+      case "reply":
+        if (!channel.settle(m.ack, m, handle)) {
+          this.emit("error", new ClusterError("BAD_MESSAGE", `Reply to unknown request ${m.ack}`));
+        }
+        return;
+      case "newconn": {
+        const accepted = handle !== undefined && (this.#servers.get(m.key)?.accept(handle) ?? false);
+        if (!accepted && handle !== undefined) adapter.discard(handle);
+        channel.sendInternal({ cmd: "reply", ack: m.seq, accepted }).catch(() => {});
+        return;
+      }
+      case "lend": {
+        const listenHandle = this.#servers.get(m.key)?.listenHandle;
+        const accepted = listenHandle !== undefined;
+        channel.sendInternal({ cmd: "reply", ack: m.seq, accepted }, listenHandle)
+          .catch(() => {});
+        return;
+      }
+      case "disconnect":
+        this.disconnect().catch(() => {});
+    }
+  }
+
+  #onDisconnect(adapter: Adapter, channel: Channel): void {
+    channel.close("the primary disconnected");
+    this.emit("disconnect");
+    // No orphans: without a primary there is nobody to route to us or to supervise us.
+    setTimeout(() => adapter.exit(0), 0);
+  }
+}
+
+let current: ClusterWorker | undefined;
+
+/** This process's {@linkcode ClusterWorker}, created on first use. Throws in the primary. */
+export function currentWorker(): ClusterWorker {
+  const hooks = runtime();
+  if (hooks.role.kind !== "worker") {
+    throw new TypeError("Cluster.worker exists only in a worker process: check Cluster.isWorker");
+  }
+  current ??= new ClusterWorker(hooks.role.id, hooks.role.token, hooks.loadAdapter());
+  return current;
+}
+
+function sourceOf(result: QueryResult & { ok: true }, handle: unknown, o: ServeOptions): ServeSource {
+  switch (result.policy) {
+    case "round-robin":
+      return { kind: "connections" };
+    case "shared":
+      return { kind: "handle", handle };
+    case "reuse-port":
+      return {
+        kind: "reuse-port",
+        hostname: result.hostname ?? undefined,
+        port: result.port,
+        backlog: o.backlog,
+      };
+  }
+}
+
+function describe(result: { hostname: string | null; port: number }): string {
+  return `${result.hostname ?? "*"}:${result.port}`;
+}
+
+function validateServeOptions(o: ServeOptions): void {
+  if (typeof o !== "object" || o === null) throw new TypeError("Serve options must be an object");
+  if (o.port !== undefined && !(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535)) {
+    throw new RangeError(`Invalid port: expected an integer from 0 to 65535, got ${o.port}`);
+  }
+  if (o.hostname !== undefined && typeof o.hostname !== "string") {
+    throw new TypeError(`Invalid hostname: expected a string, got ${typeof o.hostname}`);
+  }
+  if (o.policy !== undefined && !POLICIES.includes(o.policy)) {
+    throw new TypeError(`Invalid policy "${o.policy}": use one of ${POLICIES.join(", ")}`);
+  }
+}

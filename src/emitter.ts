@@ -1,0 +1,81 @@
+// A small typed event emitter: web-standard code only, so the core stays runtime-agnostic.
+// Differs from node:events on purpose: a throwing listener never breaks the emitter's caller,
+// and an "error" with no listener is reported, not thrown (a broken worker must not take the
+// primary down).
+
+// deno-lint-ignore no-explicit-any
+type Listener = (...args: any[]) => void;
+
+/** Maps event names to their listener argument tuples. */
+export type EventMap = { [event: string]: unknown[] };
+
+/**
+ * Typed `on`/`once`/`off`/`emit`, the base of `Cluster`, `Worker` and `ClusterWorker`.
+ *
+ * @example Typed events
+ * ```ts
+ * import { Emitter } from "@x/cluster";
+ * const events = new Emitter<{ tick: [n: number] }>();
+ * events.on("tick", (n) => console.log(n));
+ * events.emit("tick", 1);
+ * ```
+ */
+export class Emitter<E extends EventMap> {
+  #listeners = new Map<keyof E, Listener[]>();
+
+  /** Adds a listener. */
+  on<K extends keyof E>(event: K, listener: (...args: E[K]) => void): this {
+    const list = this.#listeners.get(event);
+    if (list) list.push(listener);
+    else this.#listeners.set(event, [listener]);
+    return this;
+  }
+
+  /** Adds a listener that is removed after its first call. */
+  once<K extends keyof E>(event: K, listener: (...args: E[K]) => void): this {
+    const wrapper = (...args: E[K]): void => {
+      this.off(event, wrapper);
+      listener(...args);
+    };
+    return this.on(event, wrapper);
+  }
+
+  /** Removes a listener. */
+  off<K extends keyof E>(event: K, listener: (...args: E[K]) => void): this {
+    const list = this.#listeners.get(event);
+    if (!list) return this;
+    const index = list.indexOf(listener);
+    if (index !== -1) list.splice(index, 1);
+    if (list.length === 0) this.#listeners.delete(event);
+    return this;
+  }
+
+  /** Number of listeners for `event`. */
+  listenerCount(event: keyof E): number {
+    return this.#listeners.get(event)?.length ?? 0;
+  }
+
+  /**
+   * Calls every listener of `event` in order. A listener that throws is reported via
+   * `reportError` (or `console.error`) and the others still run.
+   */
+  emit<K extends keyof E>(event: K, ...args: E[K]): boolean {
+    const list = this.#listeners.get(event);
+    if (!list || list.length === 0) {
+      if (event === "error") reportUnhandled(args[0]);
+      return false;
+    }
+    for (const listener of [...list]) {
+      try {
+        listener(...args);
+      } catch (error) {
+        reportUnhandled(error);
+      }
+    }
+    return true;
+  }
+}
+
+function reportUnhandled(error: unknown): void {
+  console.error("[@x/cluster]", error);
+}

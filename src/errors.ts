@@ -1,0 +1,55 @@
+/**
+ * The one domain error of @x/cluster: a condition a caller may want to handle, named by `code`.
+ *
+ * Bad arguments throw the built-in `TypeError` / `RangeError` instead.
+ *
+ * @module
+ */
+
+/** The codes a {@linkcode ClusterError} can carry. */
+export type ClusterErrorCode =
+  /** A worker exited or failed before it came online. */
+  | "WORKER_START_FAILED"
+  /** The worker's IPC channel is closed: the message was not sent. */
+  | "CHANNEL_CLOSED"
+  /** An internal message was malformed, unknown, or carried a wrong token. */
+  | "BAD_MESSAGE"
+  /** The runtime or platform cannot do what was asked (see the adapter's capabilities). */
+  | "UNSUPPORTED"
+  /** An operation did not finish before its deadline. */
+  | "TIMEOUT"
+  /** The cluster was shut down while the operation was pending. */
+  | "SHUT_DOWN"
+  /** A system error code (e.g. `EADDRINUSE`, `EACCES`) from binding or spawning. */
+  | `E${string}`;
+
+/** Options of {@linkcode ClusterError}. */
+export interface ClusterErrorOptions {
+  /** The underlying error, if any. */
+  cause?: unknown;
+}
+
+/**
+ * An error with a stable `code` that callers can branch on.
+ *
+ * @example Branch on the code
+ * ```ts
+ * import { ClusterError } from "@x/cluster";
+ * try {
+ *   throw new ClusterError("TIMEOUT", "Worker 1 did not disconnect within 5000 ms");
+ * } catch (error) {
+ *   if (error instanceof ClusterError && error.code === "TIMEOUT") console.log("timed out");
+ * }
+ * ```
+ */
+export class ClusterError extends Error {
+  /** What kind of condition this is. */
+  readonly code: ClusterErrorCode;
+
+  /** Creates an error with a `code` and a message that says what happened and what to do. */
+  constructor(code: ClusterErrorCode, message: string, options: ClusterErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = "ClusterError";
+    this.code = code;
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * The internal message protocol between a primary and its workers (Node's `NODE_CLUSTER`
+ * messages, `lib/internal/cluster/utils.js`), made unforgeable.
+ *
+ * Node marks internal messages with `cmd: "NODE_CLUSTER"`, which any user payload can carry.
+ * Here every message our API sends is an envelope `{ "@x/cluster": token, … }` where `token`
+ * is a random secret the primary gives each worker at fork time (and the worker removes from
+ * its environment). User data travels inside the envelope's `u` field and is never inspected;
+ * a message without the envelope key is a user message sent with the raw runtime API;
+ * one with the key but a wrong token is rejected as forged.
+ *
+ * @module
+ */
+
+import type { Address, Policy } from "./types.ts";
+import { POLICIES } from "./types.ts";
+
+/** The envelope key. */
+export const ENVELOPE_KEY = "@x/cluster";
+
+/** Messages a worker sends to its primary. */
+export type WorkerToPrimary =
+  | { cmd: "online" }
+  | {
+    cmd: "query";
+    seq: number;
+    hostname: string | null;
+    port: number;
+    policy: Policy | null;
+    backlog: number | null;
+  }
+  | { cmd: "listening"; key: string; address: Address }
+  | { cmd: "close"; key: string }
+  | { cmd: "reply"; ack: number; accepted: boolean };
+
+/** Messages a primary sends to a worker. */
+export type PrimaryToWorker =
+  | { cmd: "newconn"; seq: number; key: string }
+  | { cmd: "lend"; seq: number; key: string }
+  | { cmd: "disconnect" }
+  | { cmd: "reply"; ack: number; result: QueryResult };
+
+/** The primary's answer to a `query`. */
+export type QueryResult =
+  | { ok: true; policy: Policy; key: string; hostname: string | null; port: number }
+  | { ok: false; code: string; message: string };
+
+/** Any internal message. */
+export type InternalMessage = WorkerToPrimary | PrimaryToWorker;
+
+/** What a raw channel message turned out to be. */
+export type Decoded<M> =
+  | { kind: "user"; data: unknown }
+  | { kind: "internal"; message: M }
+  | { kind: "invalid"; reason: string };
+
+/** Makes a fresh per-worker secret (128 random bits, hex). */
+export function createToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Wraps a user message. */
+export function encodeUser(token: string, data: unknown): Record<string, unknown> {
+  return { [ENVELOPE_KEY]: token, u: data };
+}
+
+/** Wraps an internal message. */
+export function encodeInternal(token: string, message: InternalMessage): Record<string, unknown> {
+  return { [ENVELOPE_KEY]: token, i: message };
+}
+
+/** Decodes a message that arrived at the primary. */
+export function decodeAtPrimary(raw: unknown, token: string): Decoded<WorkerToPrimary> {
+  return decode(raw, token, parseWorkerToPrimary);
+}
+
+/** Decodes a message that arrived at a worker. */
+export function decodeAtWorker(raw: unknown, token: string): Decoded<PrimaryToWorker> {
+  return decode(raw, token, parsePrimaryToWorker);
+}
+
+function decode<M>(
+  raw: unknown,
+  token: string,
+  parse: (value: Record<string, unknown>) => M | string,
+): Decoded<M> {
+  if (!isRecord(raw) || !Object.hasOwn(raw, ENVELOPE_KEY)) return { kind: "user", data: raw };
+  if (raw[ENVELOPE_KEY] !== token) {
+    return { kind: "invalid", reason: "envelope token does not match (forged message)" };
+  }
+  if (Object.hasOwn(raw, "u")) return { kind: "user", data: raw.u };
+  const inner = Object.hasOwn(raw, "i") ? raw.i : undefined;
+  if (!isRecord(inner)) return { kind: "invalid", reason: "internal message is not an object" };
+  const parsed = parse(inner);
+  if (typeof parsed === "string") return { kind: "invalid", reason: parsed };
+  return { kind: "internal", message: parsed };
+}
+
+function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | string {
+  switch (own(m, "cmd")) {
+    case "online":
+      return { cmd: "online" };
+    case "query": {
+      const seq = own(m, "seq"), port = own(m, "port"), hostname = own(m, "hostname");
+      const policy = own(m, "policy"), backlog = own(m, "backlog");
+      if (!isSeq(seq)) return "query: bad seq";
+      if (!isPort(port)) return "query: bad port";
+      if (hostname !== null && (typeof hostname !== "string" || hostname.length > 255)) {
+        return "query: bad hostname";
+      }
+      if (policy !== null && !POLICIES.includes(policy as Policy)) return "query: bad policy";
+      if (backlog !== null && !(Number.isInteger(backlog) && (backlog as number) >= 0)) {
+        return "query: bad backlog";
+      }
+      return {
+        cmd: "query",
+        seq,
+        port,
+        hostname: hostname as string | null,
+        policy: policy as Policy | null,
+        backlog: backlog as number | null,
+      };
+    }
+    case "listening": {
+      const key = own(m, "key"), address = parseAddress(own(m, "address"));
+      if (!isKey(key)) return "listening: bad key";
+      if (!address) return "listening: bad address";
+      return { cmd: "listening", key, address };
+    }
+    case "close": {
+      const key = own(m, "key");
+      return isKey(key) ? { cmd: "close", key } : "close: bad key";
+    }
+    case "reply": {
+      const ack = own(m, "ack"), accepted = own(m, "accepted");
+      if (!isSeq(ack) || typeof accepted !== "boolean") return "reply: bad ack or accepted";
+      return { cmd: "reply", ack, accepted };
+    }
+    default:
+      return `unknown command ${JSON.stringify(String(own(m, "cmd")))}`;
+  }
+}
+
+function parsePrimaryToWorker(m: Record<string, unknown>): PrimaryToWorker | string {
+  switch (own(m, "cmd")) {
+    case "newconn":
+    case "lend": {
+      const cmd = own(m, "cmd") as "newconn" | "lend", seq = own(m, "seq"), key = own(m, "key");
+      if (!isSeq(seq) || !isKey(key)) return `${cmd}: bad seq or key`;
+      return { cmd, seq, key };
+    }
+    case "disconnect":
+      return { cmd: "disconnect" };
+    case "reply": {
+      const ack = own(m, "ack"), result = own(m, "result");
+      if (!isSeq(ack) || !isRecord(result)) return "reply: bad ack or result";
+      if (own(result, "ok") === true) {
+        const policy = own(result, "policy"), key = own(result, "key");
+        const port = own(result, "port"), hostname = own(result, "hostname");
+        if (!POLICIES.includes(policy as Policy) || !isKey(key) || !isPort(port)) {
+          return "reply: bad result";
+        }
+        if (hostname !== null && typeof hostname !== "string") return "reply: bad hostname";
+        return {
+          cmd: "reply",
+          ack,
+          result: { ok: true, policy: policy as Policy, key, port, hostname },
+        };
+      }
+      const code = own(result, "code"), message = own(result, "message");
+      if (typeof code !== "string" || typeof message !== "string") return "reply: bad error";
+      return { cmd: "reply", ack, result: { ok: false, code, message } };
+    }
+    default:
+      return `unknown command ${JSON.stringify(String(own(m, "cmd")))}`;
+  }
+}
+
+function parseAddress(value: unknown): Address | undefined {
+  if (!isRecord(value)) return undefined;
+  const hostname = own(value, "hostname"), port = own(value, "port"), family = own(value, "family");
+  if (typeof hostname !== "string" || !isPort(port) || port === 0) return undefined;
+  if (family !== "IPv4" && family !== "IPv6") return undefined;
+  return { hostname, port, family };
+}
+
+/** Reads an own property only: keys like `__proto__` inherited or injected stay inert. */
+function own(record: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isSeq(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) > 0;
+}
+
+function isPort(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535;
+}
+
+function isKey(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0 && value.length < 300;
+}

@@ -1,0 +1,155 @@
+// Round-robin scheduling in the primary: Node's RoundRobinHandle
+// (lib/internal/cluster/round_robin_handle.js), changed where Node's design costs throughput:
+// - Node hands a worker one connection and waits for its ack before it gets another; here each
+//   worker may have `maxInFlight` handoffs outstanding, and each connection goes to the worker
+//   with the fewest outstanding handoffs (ties rotate, so an idle cluster alternates). A
+//   stalled worker stops acking and so stops getting connections.
+// - a connection refused by a worker, or whose worker died before taking it, is handed to
+//   another worker (up to `MAX_ATTEMPTS` times), not lost.
+// - the queue of connections waiting for a worker is bounded; beyond it they are closed.
+
+import type { Listener } from "./types.ts";
+
+/** A worker that can take connections. */
+export interface HandoffTarget {
+  readonly id: number;
+  /** Sends the connection; resolves true if the worker took it, false if it refused. */
+  handoff(key: string, connection: unknown): Promise<boolean>;
+}
+
+interface Member {
+  target: HandoffTarget;
+  inFlight: number;
+}
+
+const MAX_ATTEMPTS = 3;
+
+/** Options of {@linkcode RoundRobinHandle}. */
+export interface RoundRobinOptions {
+  /** Handoffs a worker may have unacknowledged. */
+  maxInFlight: number;
+  /** Connections kept waiting while no worker can take one. */
+  maxQueue: number;
+}
+
+/** Distributes connections a primary-owned listener accepts. */
+export class RoundRobinHandle {
+  readonly key: string;
+  #options: RoundRobinOptions;
+  #listener: Listener | undefined;
+  #members: Member[] = [];
+  #cursor = 0;
+  #queue: unknown[] = [];
+  #attempts = new Map<unknown, number>();
+  #closed = false;
+
+  constructor(key: string, options: RoundRobinOptions) {
+    this.key = key;
+    this.#options = options;
+  }
+
+  /** Sets the listener whose connections this handle distributes (and releases). */
+  set listener(listener: Listener) {
+    this.#listener = listener;
+  }
+
+  /** The listener, once bound. */
+  get listener(): Listener | undefined {
+    return this.#listener;
+  }
+
+  /** Number of member workers. */
+  get size(): number {
+    return this.#members.length;
+  }
+
+  /** Connections accepted but not yet taken by a worker. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Whether `id` is a member. */
+  has(id: number): boolean {
+    return this.#members.some((m) => m.target.id === id);
+  }
+
+  /** Adds a worker and gives it queued connections. */
+  add(target: HandoffTarget): void {
+    if (this.has(target.id)) return;
+    this.#members.push({ target, inFlight: 0 });
+    this.#drain();
+  }
+
+  /** Removes a worker. Its unacknowledged handoffs come back through their rejection. */
+  remove(id: number): void {
+    this.#members = this.#members.filter((m) => m.target.id !== id);
+  }
+
+  /** Takes one accepted connection. */
+  distribute(connection: unknown): void {
+    if (this.#closed) return this.#listener?.release(connection);
+    this.#queue.push(connection);
+    this.#drain();
+  }
+
+  /** Closes the listener and every connection still waiting. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const connection of this.#queue.splice(0)) this.#listener?.release(connection);
+    this.#attempts.clear();
+    await this.#listener?.close();
+  }
+
+  #drain(): void {
+    while (this.#queue.length > 0) {
+      const member = this.#pick();
+      if (!member) break;
+      this.#handoff(member, this.#queue.shift());
+    }
+    while (this.#queue.length > this.#options.maxQueue) {
+      this.#drop(this.#queue.shift());
+    }
+  }
+
+  #pick(): Member | undefined {
+    const members = this.#members;
+    let best: Member | undefined;
+    for (let i = 0; i < members.length; i++) {
+      const member = members[(this.#cursor + i) % members.length];
+      if (member.inFlight >= this.#options.maxInFlight) continue;
+      if (!best || member.inFlight < best.inFlight) best = member;
+    }
+    if (best) this.#cursor = (members.indexOf(best) + 1) % members.length;
+    return best;
+  }
+
+  #handoff(member: Member, connection: unknown): void {
+    member.inFlight++;
+    member.target.handoff(this.key, connection).then(
+      (accepted) => this.#settle(member, connection, accepted),
+      () => this.#settle(member, connection, false),
+    );
+  }
+
+  #settle(member: Member, connection: unknown, accepted: boolean): void {
+    member.inFlight--;
+    if (accepted || this.#closed) {
+      this.#attempts.delete(connection);
+      this.#listener?.release(connection);
+    } else {
+      const attempts = (this.#attempts.get(connection) ?? 0) + 1;
+      if (attempts >= MAX_ATTEMPTS) {
+        this.#drop(connection);
+      } else {
+        this.#attempts.set(connection, attempts);
+        this.#queue.unshift(connection);
+      }
+    }
+    this.#drain();
+  }
+
+  #drop(connection: unknown): void {
+    this.#attempts.delete(connection);
+    this.#listener?.release(connection);
+  }
+}

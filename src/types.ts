@@ -1,0 +1,221 @@
+/**
+ * The adapter contract: everything the runtime-agnostic core asks of a runtime. One object
+ * implements it per runtime (`adapters/node.ts`, `adapters/deno.ts`, `adapters/bun.ts`); the
+ * core never touches a runtime API except through it.
+ *
+ * Handles (sockets, listen sockets, servers) are opaque to the core: it receives them from
+ * the adapter and gives them back to the adapter; it never looks inside.
+ *
+ * @module
+ */
+
+/** How connections to a shared address reach the workers. */
+export type Policy = "round-robin" | "shared" | "reuse-port";
+
+/** The policies, in order of preference of the default. */
+export const POLICIES: readonly Policy[] = ["round-robin", "shared", "reuse-port"];
+
+/** A bound address. */
+export interface Address {
+  /** The IP address the socket is bound to, e.g. `127.0.0.1` or `::`. */
+  hostname: string;
+  /** The real port (never 0 once bound). */
+  port: number;
+  /** Address family. */
+  family: "IPv4" | "IPv6";
+}
+
+/** How messages are encoded on the IPC channel. */
+export type Serialization = "json" | "advanced";
+
+/** What a runtime can and cannot do. A missing capability is an error, never a fallback. */
+export interface Capabilities {
+  /** Sockets and listen handles can travel over IPC (needed by "round-robin" and "shared"). */
+  readonly handlePassing: boolean;
+  /**
+   * A listen socket sent to several processes keeps working in each (needed by "shared");
+   * why not, if not.
+   */
+  readonly sharedListenHandle: true | { readonly reason: string };
+  /** Sockets can be bound with SO_REUSEPORT (needed by "reuse-port"); why not, if not. */
+  readonly reusePort: true | { readonly reason: string };
+  /** Serializations the IPC channel supports. */
+  readonly serialization: readonly Serialization[];
+}
+
+/** What the core passes to {@linkcode Adapter.spawn}. */
+export interface SpawnOptions {
+  /** Module the worker runs (path or file URL). */
+  exec: string;
+  /** Arguments for the worker's script. */
+  args: readonly string[];
+  /** Runtime flags for the worker (`deno run` flags, node/bun flags). */
+  execArgv: readonly string[];
+  /** The complete environment of the worker (the adapter adds nothing but its channel's). */
+  env: Record<string, string>;
+  /** Working directory; `undefined` means the primary's. */
+  cwd: string | undefined;
+  /** Pipe the worker's stdout/stderr instead of inheriting them. */
+  silent: boolean;
+  /** IPC serialization. */
+  serialization: Serialization;
+}
+
+/** Callbacks the core registers for one worker process. */
+export interface ProcessEvents {
+  /** A message (and possibly a handle) arrived, in the order it was sent. */
+  message(message: unknown, handle: unknown): void;
+  /** The IPC channel closed (by either side, or the process died). Called at most once. */
+  disconnect(): void;
+  /** The process exited. Called exactly once, after `disconnect`. */
+  exit(code: number | null, signal: string | null): void;
+  /** Spawning or the channel failed; `exit` still follows when the process is gone. */
+  error(error: Error): void;
+  /** A chunk of the worker's stderr, when `silent` is set (the core keeps a tail of it). */
+  stderr?(chunk: string): void;
+}
+
+/**
+ * One worker process as the primary sees it.
+ *
+ * Every implementation MUST:
+ * - deliver messages to `ProcessEvents.message` in the order the worker sent them;
+ * - report `disconnect` exactly once and then `exit` exactly once, also when spawning failed
+ *   (`exit(code ?? 1, null)` after `error`) — the core relies on it to never hang;
+ * - keep the primary's copy of a handle it sent open (the core closes it through the
+ *   {@linkcode Listener} that produced it, once the worker confirmed it).
+ *
+ * It MUST NOT throw from `send` synchronously; a closed channel rejects the promise.
+ */
+export interface ProcessHandle {
+  /** OS process id, once spawned. */
+  readonly pid: number | undefined;
+  /** Whether the IPC channel is open. */
+  readonly connected: boolean;
+  /**
+   * Sends a message (and optionally a handle); resolves once it was written to the channel.
+   * With `keepOpen` false the sender's copy of a socket handle is closed after sending.
+   */
+  send(message: unknown, handle: unknown, keepOpen: boolean): Promise<void>;
+  /** Closes the IPC channel. Idempotent. */
+  disconnect(): void;
+  /** Sends a signal (default `SIGTERM`). Returns false if the process is already gone. */
+  kill(signal?: string): boolean;
+}
+
+/** Callbacks the core registers on the worker side for its channel to the primary. */
+export interface ParentEvents {
+  /** A message (and possibly a handle) from the primary, in order. */
+  message(message: unknown, handle: unknown): void;
+  /** The channel closed: the primary disconnected us or died. Called at most once. */
+  disconnect(): void;
+}
+
+/** The worker's channel to its primary. Same ordering rules as {@linkcode ProcessHandle}. */
+export interface ParentChannel {
+  /** Whether the channel is open. */
+  readonly connected: boolean;
+  /** Sends a message (and optionally a handle); resolves once written. See ProcessHandle. */
+  send(message: unknown, handle: unknown, keepOpen: boolean): Promise<void>;
+  /** Closes the channel. Idempotent. */
+  disconnect(): void;
+}
+
+/** Where and how the primary (or a worker, for "reuse-port") binds. */
+export interface ListenOptions {
+  /** Host to bind; `undefined` means all interfaces. */
+  hostname: string | undefined;
+  /** Port; 0 picks a free one. */
+  port: number;
+  /** Listen backlog. */
+  backlog: number | undefined;
+}
+
+/**
+ * A listen socket owned by the primary.
+ *
+ * The adapter accepts connections and reports each, paused (no byte read), through
+ * `onConnection` ("round-robin"); for "shared", `handle` is what the core sends to workers.
+ */
+export interface Listener {
+  /** The bound address. */
+  readonly address: Address;
+  /** The handle to send to workers ("shared"). */
+  readonly handle: unknown;
+  /** Closes the listen socket; open connections are not touched. */
+  close(): Promise<void>;
+  /** Closes the primary's copy of a connection it reported (after a worker took it). */
+  release(connection: unknown): void;
+}
+
+/** A fetch-style request handler, as `Deno.serve` and `Bun.serve` take it. */
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+/** Where a worker-side server gets its connections from. */
+export type ServeSource =
+  /** Connections are handed over one by one through {@linkcode WorkerServer.accept}. */
+  | { kind: "connections" }
+  /** A listen handle received from the primary: the worker accepts on it. */
+  | { kind: "handle"; handle: unknown }
+  /** The worker binds its own SO_REUSEPORT socket. */
+  | { kind: "reuse-port"; hostname: string | undefined; port: number; backlog: number | undefined };
+
+/** A server running in a worker. */
+export interface WorkerServer {
+  /** The address the server bound itself ("reuse-port", "handle"); `undefined` otherwise. */
+  readonly address: Address | undefined;
+  /** The listen socket the worker holds ("handle" source), which it can lend. */
+  readonly listenHandle: unknown;
+  /** Feeds one handed-over connection ("connections" source). Returns false if closed. */
+  accept(connection: unknown): boolean;
+  /** Stops accepting, lets in-flight requests finish, closes idle keep-alive connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * The runtime adapter.
+ *
+ * Every implementation MUST declare in `capabilities` what it cannot do, and MUST reject
+ * (never silently degrade) a request that needs a missing capability. It MUST NOT keep the
+ * process alive on its own once the core closed every channel, listener and server.
+ */
+export interface Adapter {
+  /** Runtime name, e.g. `"node"`. */
+  readonly runtime: string;
+  /** Runtime version, e.g. `"24.11.0"`. */
+  readonly version: string;
+  /** What this runtime can do. */
+  readonly capabilities: Capabilities;
+
+  /** Reads an environment variable. */
+  getEnv(name: string): string | undefined;
+  /** A copy of the whole environment (for the worker's env). */
+  envObject(): Record<string, string>;
+  /** The main module of this process: the default `exec` of workers. */
+  mainModule(): string | undefined;
+  /** Runtime flags a worker inherits by default (Deno: the granted permissions; never more). */
+  inheritedExecArgv(): string[];
+  /** Number of CPUs the process may use. */
+  availableParallelism(): number;
+  /** Exits the process. */
+  exit(code: number): void;
+
+  /** Starts a worker process with an IPC channel. Errors go to `events.error`, never thrown. */
+  spawn(options: SpawnOptions, events: ProcessEvents): ProcessHandle;
+  /**
+   * Binds a listen socket in the primary; rejects with an error carrying the system `code`.
+   * Every accepted connection goes to `onConnection` paused (no byte read yet).
+   */
+  listen(options: ListenOptions, onConnection: (connection: unknown) => void): Promise<Listener>;
+  /** Wraps a listen socket received over IPC (lent by a worker), like `listen` does. */
+  adopt(handle: unknown, onConnection: (connection: unknown) => void): Listener;
+
+  /** The channel to the primary, when this process is a worker; connects it. */
+  connectParent(events: ParentEvents): ParentChannel | undefined;
+  /** Starts a fetch-handler server on a source. */
+  serve(source: ServeSource, handler: FetchHandler): Promise<WorkerServer>;
+  /** Makes a user's `node:net`/`node:http` server take its connections from a source. */
+  attach(server: unknown, source: ServeSource): Promise<WorkerServer>;
+  /** Closes a handle received over IPC that nobody will use. */
+  discard(handle: unknown): void;
+}

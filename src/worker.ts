@@ -1,0 +1,121 @@
+/**
+ * The primary's view of one worker: Node's `Worker` (lib/internal/cluster/worker.js), with a
+ * promise-returning `send` and `disconnect`.
+ *
+ * @module
+ */
+
+import { Emitter } from "./emitter.ts";
+import type { Address } from "./types.ts";
+
+/** Life of a worker: `none` → `online` → `listening` → `disconnected` → `dead`. */
+export type WorkerState = "none" | "online" | "listening" | "disconnected" | "dead";
+
+/** Events of one {@linkcode Worker}, in the order they happen. */
+export type WorkerEvents = {
+  /** The worker process started and its channel is up. */
+  online: [];
+  /** A server in the worker is bound. */
+  listening: [address: Address];
+  /** A message from the worker (and a handle, if one was sent with it). */
+  message: [message: unknown, handle: unknown];
+  /** The IPC channel closed. */
+  disconnect: [];
+  /** The process exited: `code` if it exited, `signal` if a signal killed it. */
+  exit: [code: number | null, signal: string | null];
+  /** Something went wrong with this worker (spawn failure, bad message). */
+  error: [error: Error];
+};
+
+/** What a {@linkcode Worker} needs from its cluster. Implemented by the primary. */
+export interface WorkerLink {
+  readonly pid: number | undefined;
+  readonly state: WorkerState;
+  readonly connected: boolean;
+  readonly exitedAfterDisconnect: boolean;
+  send(message: unknown, handle?: unknown): Promise<void>;
+  disconnect(): Promise<void>;
+  kill(signal: string): void;
+}
+
+/**
+ * A worker process, as seen from the primary. Created by `Cluster.fork()` / `Cluster.start()`.
+ *
+ * @example Talk to a worker
+ * ```ts ignore
+ * import { Cluster } from "@x/cluster";
+ * const cluster = new Cluster({ workers: 1 });
+ * await cluster.start();
+ * const worker = cluster.workers.get(1)!;
+ * worker.on("message", (message) => console.log(`worker ${worker.id} says`, message));
+ * await worker.send({ hello: "worker" });
+ * ```
+ */
+export class Worker extends Emitter<WorkerEvents> {
+  /** Unique, increasing id (1, 2, …); the worker sees the same id as `Cluster.worker.id`. */
+  readonly id: number;
+  #link: WorkerLink;
+
+  /** Used by the primary; users get workers from `Cluster`. */
+  constructor(id: number, link: WorkerLink) {
+    super();
+    this.id = id;
+    this.#link = link;
+  }
+
+  /** OS process id (`undefined` until spawned). */
+  get pid(): number | undefined {
+    return this.#link.pid;
+  }
+
+  /** Current lifecycle state. */
+  get state(): WorkerState {
+    return this.#link.state;
+  }
+
+  /**
+   * True once the worker went away because we asked (`disconnect()`, `kill()`, shutdown);
+   * false if it exited or disconnected on its own.
+   */
+  get exitedAfterDisconnect(): boolean {
+    return this.#link.exitedAfterDisconnect;
+  }
+
+  /**
+   * Sends a message (structured-clone-able under "advanced" serialization, JSON otherwise),
+   * optionally with a socket or server handle. Resolves once written to the channel; rejects
+   * with `ClusterError` code `CHANNEL_CLOSED` if the worker is gone (the rejection is marked
+   * handled, so an ignored promise never crashes the primary).
+   */
+  send(message: unknown, handle?: unknown): Promise<void> {
+    return handled(this.#link.send(message, handle));
+  }
+
+  /**
+   * Asks the worker to close its servers and its channel, then waits until it exited.
+   * Sets `exitedAfterDisconnect`. Use `kill()` for a worker that does not comply.
+   */
+  disconnect(): Promise<void> {
+    return handled(this.#link.disconnect());
+  }
+
+  /** Kills the worker with `signal` (default `SIGTERM`) and sets `exitedAfterDisconnect`. */
+  kill(signal = "SIGTERM"): void {
+    this.#link.kill(signal);
+  }
+
+  /** True once the process has exited. */
+  isDead(): boolean {
+    return this.#link.state === "dead";
+  }
+
+  /** True while the IPC channel is open. */
+  isConnected(): boolean {
+    return this.#link.connected;
+  }
+}
+
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
