@@ -103,7 +103,8 @@ export class Cluster extends Emitter<ClusterEvents> {
   #nextId = 1;
   #slots = new Map<number, Slot>();
   #workers = new Map<number, Worker>();
-  #handles = new Map<string, Promise<RoundRobinHandle | SharedHandle | ReusePortHandle>>();
+  #handles = new Map<string, Promise<Handle>>();
+  #bound = new Map<string, Handle>();
   #shutdown: Promise<void> | undefined;
   #hooks: SlotHooks = {
     onInternal: (slot, message, handle) => this.#onInternal(slot, message, handle),
@@ -190,6 +191,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     await Promise.all(slots.map((slot) => slot.stop(timeout)));
     const handles = await Promise.allSettled(this.#handles.values());
     this.#handles.clear();
+    this.#bound.clear();
     await Promise.all(
       handles.map((h) => h.status === "fulfilled" && "close" in h.value ? h.value.close() : null),
     );
@@ -232,10 +234,15 @@ export class Cluster extends Emitter<ClusterEvents> {
       case "query":
         return await this.#query(slot, message);
       case "listening": {
-        const handleOf = await this.#handles.get(message.key)?.catch(() => undefined);
-        if (handleOf instanceof RoundRobinHandle) handleOf.add(slot);
-        if (handleOf instanceof ReusePortHandle) handleOf.bound(slot.id, message.address.port);
-        return slot.listening(message.address);
+        // Synchronous, so that "listening" is emitted before messages the worker sent after it.
+        const handle = this.#bound.get(message.key);
+        if (!slot.keys.has(message.key) || !handle) {
+          return slot.bad(`listening on ${message.key}, which it never asked for`);
+        }
+        slot.listening(message.address);
+        if (handle instanceof RoundRobinHandle) handle.add(slot);
+        if (handle instanceof ReusePortHandle) handle.bound(slot.id, message.address.port);
+        return;
       }
       case "close":
         return this.#leave(slot, message.key);
@@ -257,7 +264,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     if (!pending) {
       pending = this.#createHandle(adapter, policy, key, q);
       this.#handles.set(key, pending);
-      pending.catch(() => this.#handles.delete(key));
+      pending.then((handle) => this.#bound.set(key, handle), () => this.#handles.delete(key));
     }
     const ok = (port: number, hostname = q.hostname): QueryResult => ({
       ok: true,
@@ -311,6 +318,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     handle.remove(slot.id);
     if (handle.size === 0 && this.#handles.get(key) === pending) {
       this.#handles.delete(key);
+      this.#bound.delete(key);
       if ("close" in handle) await handle.close();
     }
   }
@@ -324,6 +332,8 @@ export class Cluster extends Emitter<ClusterEvents> {
     }
   }
 }
+
+type Handle = RoundRobinHandle | SharedHandle | ReusePortHandle;
 
 /** What a slot calls back into its cluster for. */
 interface SlotHooks {
@@ -344,6 +354,7 @@ class Slot implements WorkerLink, ShareTarget {
   #process: ProcessHandle | undefined;
   #state: WorkerState = "none";
   #exitedAfterDisconnect = false;
+  #wasOnline = false;
   #disconnected = false;
   #stderr = "";
   #onlineSettle!: { resolve(): void; reject(error: Error): void };
@@ -442,6 +453,7 @@ class Slot implements WorkerLink, ShareTarget {
   online_(): void {
     if (this.#state !== "none") return this.bad("duplicate online message");
     this.#state = "online";
+    this.#wasOnline = true;
     this.worker.emit("online");
     this.#cluster.emit("online", this.worker);
     this.#onlineSettle.resolve();
@@ -491,13 +503,13 @@ class Slot implements WorkerLink, ShareTarget {
 
   #onExit(code: number | null, signal: string | null): void {
     if (this.#state === "dead") return;
-    const wasOnline = this.#state !== "none";
+    const wasOnline = this.#wasOnline;
     this.#onDisconnect();
     this.#state = "dead";
     this.#hooks.forget(this, true);
     if (!wasOnline) {
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      const tail = this.#stderr.trim().split("\n").slice(-5).join("\n");
+      const tail = errorLine(this.#stderr);
       const error = new ClusterError(
         "WORKER_START_FAILED",
         `Worker ${this.id} ${how} before it came online: ` +
@@ -515,6 +527,13 @@ class Slot implements WorkerLink, ShareTarget {
     this.worker.emit("error", error);
     this.#cluster.emit("error", error, this.worker);
   }
+}
+
+/** The most telling line of a worker's stderr: its last error message, not a stack frame. */
+function errorLine(stderr: string): string {
+  const lines = stderr.split("\n").map((line) => line.trim()).filter(Boolean);
+  const errors = lines.filter((line) => /error/i.test(line) && !line.startsWith("at "));
+  return errors.at(-1) ?? lines.slice(-3).join(" | ");
 }
 
 function validateOptions(o: ClusterOptions): void {

@@ -1,0 +1,159 @@
+// Test helpers: run a fixture program under the runtime running the tests, read its JSON event
+// lines, and kill its whole process group on every path.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+/** The runtime running this test file. */
+export const runtime: "deno" | "bun" | "node" = "Deno" in globalThis
+  ? "deno"
+  : "Bun" in globalThis
+  ? "bun"
+  : "node";
+
+/** Absolute path of a fixture. */
+export function fixture(name: string): string {
+  return fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+}
+
+/** Command that runs `script` under this runtime. */
+export function command(script: string, flags: string[] = []): { file: string; args: string[] } {
+  if (runtime === "deno") return { file: process.execPath, args: ["run", "-A", ...flags, script] };
+  return { file: process.execPath, args: [...flags, script] };
+}
+
+export type Event = Record<string, unknown> & { ev: string };
+
+/** A running fixture. */
+export class App {
+  readonly child: ChildProcess;
+  readonly events: Event[] = [];
+  readonly stderr: string[] = [];
+  #waiters: Array<() => void> = [];
+  #exit: Promise<{ code: number | null; signal: string | null }>;
+
+  constructor(script: string, env: Record<string, string>, flags: string[] = []) {
+    const { file, args } = command(script, flags);
+    this.child = spawn(file, args, {
+      env: { ...process.env, ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
+    });
+    let buffer = "";
+    this.child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+      buffer += chunk;
+      let nl;
+      while ((nl = buffer.indexOf("\n")) !== -1) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try {
+          this.events.push(JSON.parse(line));
+        } catch {
+          this.stderr.push(`stdout: ${line}`);
+        }
+        for (const wake of this.#waiters.splice(0)) wake();
+      }
+    });
+    this.child.stderr!.setEncoding("utf8").on("data", (c: string) => this.stderr.push(c));
+    this.#exit = new Promise((resolve) =>
+      this.child.once("exit", (code, signal) => {
+        resolve({ code, signal });
+        for (const wake of this.#waiters.splice(0)) wake();
+      })
+    );
+  }
+
+  /** Sends a command line to the primary. */
+  command(cmd: Record<string, unknown>): void {
+    this.child.stdin!.write(JSON.stringify(cmd) + "\n");
+  }
+
+  /** Waits until `count` events match `match`; returns them. */
+  async waitFor(match: (e: Event) => boolean, count = 1, timeout = 15_000): Promise<Event[]> {
+    const deadline = Date.now() + timeout;
+    while (true) {
+      const found = this.events.filter(match);
+      if (found.length >= count) return found;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Timed out waiting for ${count} matching event(s). Events: ${
+            JSON.stringify(this.events)
+          }\nstderr: ${this.stderr.join("").slice(-2000)}`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(200, deadline - Date.now()));
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Resolves when the primary exits. */
+  exited(): Promise<{ code: number | null; signal: string | null }> {
+    return this.#exit;
+  }
+
+  /** Kills the whole process group (primary and workers). Safe to call twice. */
+  kill(): void {
+    try {
+      process.kill(-this.child.pid!, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Starts the remote-controlled cluster fixture. */
+export function startApp(env: Record<string, string> = {}, flags: string[] = []): App {
+  return new App(fixture("app.ts"), env, flags);
+}
+
+/** Whether a process is alive. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One HTTP request on a new connection; resolves with the body. */
+export async function get(port: number, path = "/"): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    headers: { connection: "close" },
+  });
+  return await response.text();
+}
+
+/** Occupies a port, for EADDRINUSE tests. */
+export function occupyPort(): Promise<net.Server> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => resolve(server));
+  });
+}
+
+/** Runs `fn` with a started app and always kills it. */
+export async function withApp<T>(
+  env: Record<string, string>,
+  fn: (app: App) => Promise<T>,
+  flags: string[] = [],
+): Promise<T> {
+  const app = startApp(env, flags);
+  try {
+    return await fn(app);
+  } catch (error) {
+    (error as Error).message += `\nevents: ${JSON.stringify(app.events)}\nstderr: ${
+      app.stderr.join("").slice(-3000)
+    }`;
+    throw error;
+  } finally {
+    app.kill();
+  }
+}

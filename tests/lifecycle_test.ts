@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { get, withApp } from "./_helpers.ts";
+
+test("start() forks workers that go online and listen, in order", async () => {
+  await withApp({ APP_WORKERS: "2" }, async (app) => {
+    await app.waitFor((e) => e.ev === "started");
+    const listening = await app.waitFor((e) => e.ev === "listening", 2);
+    for (const id of [1, 2]) {
+      const order = app.events.filter((e) => e.id === id).map((e) => e.ev);
+      assert.deepEqual(order.slice(0, 3), ["fork", "online", "listening"], `worker ${id}`);
+    }
+    assert.equal(listening[0].port, listening[1].port, "port 0 gives all workers one port");
+    assert.equal(listening[0].state, "listening");
+    assert.match(await get(listening[0].port as number), /^worker [12]$/);
+  });
+});
+
+test("messages go both ways and broadcast reaches every worker", async () => {
+  await withApp({ APP_WORKERS: "2" }, async (app) => {
+    await app.waitFor((e) => e.ev === "started");
+    app.command({ cmd: "send", id: 1, msg: { hi: 1 } });
+    const [echo] = await app.waitFor((e) => e.ev === "message" && "echo" in (e.msg as object));
+    assert.deepEqual(echo, { ev: "message", id: 1, msg: { echo: { hi: 1 } } });
+    app.command({ cmd: "broadcast", msg: { all: true } });
+    const echoes = await app.waitFor(
+      (e) => e.ev === "message" && JSON.stringify(e.msg) === '{"echo":{"all":true}}',
+      2,
+    );
+    assert.deepEqual(echoes.map((e) => e.id).sort(), [1, 2]);
+  });
+});
+
+test("disconnect() emits disconnect then exit with exitedAfterDisconnect", async () => {
+  await withApp({ APP_WORKERS: "2" }, async (app) => {
+    await app.waitFor((e) => e.ev === "started");
+    app.command({ cmd: "disconnect", id: 1 });
+    await app.waitFor((e) => e.ev === "disconnected" && e.id === 1);
+    const events = app.events.filter((e) => e.id === 1 && (e.ev === "disconnect" || e.ev === "exit"));
+    assert.deepEqual(events.map((e) => e.ev), ["disconnect", "exit"]);
+    assert.equal(events[0].after, true);
+    assert.equal(events[1].after, true);
+    assert.equal(events[1].code, 0);
+    assert.equal(events[1].inMap, false, "a dead worker leaves cluster.workers before exit");
+    assert.equal(events[1].dead, true);
+  });
+});
+
+test("kill() reports the signal; a worker exiting by itself has exitedAfterDisconnect false", async () => {
+  await withApp({ APP_WORKERS: "2" }, async (app) => {
+    await app.waitFor((e) => e.ev === "started");
+    app.command({ cmd: "kill", id: 1, signal: "SIGKILL" });
+    const [killed] = await app.waitFor((e) => e.ev === "exit" && e.id === 1);
+    assert.equal(killed.signal, "SIGKILL");
+    assert.equal(killed.after, true);
+    app.command({ cmd: "send", id: 2, msg: { op: "exit", code: 3 } });
+    const [exited] = await app.waitFor((e) => e.ev === "exit" && e.id === 2);
+    assert.equal(exited.code, 3);
+    assert.equal(exited.after, false);
+  });
+});
+
+test("shutdown() disconnects every worker and waits for their exits", async () => {
+  await withApp({ APP_WORKERS: "2" }, async (app) => {
+    await app.waitFor((e) => e.ev === "started");
+    app.command({ cmd: "shutdown" });
+    const [done] = await app.waitFor((e) => e.ev === "shutdown-done");
+    assert.equal(done.workers, 0);
+    assert.equal(app.events.filter((e) => e.ev === "exit").length, 2);
+    assert.equal((await app.exited()).code, 0);
+  });
+});
+
+test("a crashing worker gives exit with its code and an error; start() rejects", async () => {
+  await withApp({ APP_WORKERS: "1", APP_MODE: "crash", APP_SILENT: "1" }, async (app) => {
+    const [failed] = await app.waitFor((e) => e.ev === "start-failed");
+    assert.equal(failed.code, "WORKER_START_FAILED");
+    assert.match(failed.message as string, /crash at start/);
+    const [exit] = await app.waitFor((e) => e.ev === "exit");
+    assert.notEqual(exit.code, 0);
+    await app.waitFor((e) => e.ev === "error" && e.code === "WORKER_START_FAILED");
+  });
+});
+
+test("a missing script gives exit and an error, never a hang", async () => {
+  await withApp({ APP_WORKERS: "1", APP_EXEC: "/nonexistent/worker.ts", APP_SILENT: "1" }, async (app) => {
+    const [failed] = await app.waitFor((e) => e.ev === "start-failed");
+    assert.equal(failed.code, "WORKER_START_FAILED");
+    const [exit] = await app.waitFor((e) => e.ev === "exit");
+    assert.notEqual(exit.code, 0);
+  });
+});
