@@ -48,34 +48,45 @@ async function respond(handler: FetchHandler, req: IncomingMessage, res: ServerR
   });
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) out["set-cookie"] = cookies;
-  res.writeHead(response.status, response.statusText || undefined, out);
   if (!response.body || method === "HEAD") {
-    res.end();
+    res.writeHead(response.status, response.statusText || undefined, out).end();
     return;
   }
   const reader = response.body.getReader();
   try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (!res.write(value)) {
-        await new Promise<void>((resolve) => {
-          const finish = () => {
-            res.off("drain", finish);
-            res.off("close", finish);
-            resolve();
-          };
-          res.on("drain", finish);
-          res.on("close", finish);
-        });
-        if (res.destroyed) {
-          await reader.cancel();
-          return;
-        }
+    // A body that arrives in one chunk (the common case) goes out with Content-Length.
+    const first = await reader.read();
+    const second = first.done ? first : await reader.read();
+    if (second.done) {
+      const body = first.value ?? new Uint8Array(0);
+      out["content-length"] = String(body.byteLength);
+      res.writeHead(response.status, response.statusText || undefined, out).end(body);
+      return;
+    }
+    res.writeHead(response.status, response.statusText || undefined, out);
+    let chunk = first;
+    while (!chunk.done) {
+      if (!res.write(chunk.value) && !(await drained(res))) {
+        await reader.cancel();
+        return;
       }
+      chunk = chunk === first ? second : await reader.read();
     }
     res.end();
   } finally {
     reader.releaseLock();
   }
+}
+
+/** Waits for `drain`; false if the response closed instead. */
+function drained(res: ServerResponse): Promise<boolean> {
+  return new Promise((resolve) => {
+    const finish = () => {
+      res.off("drain", finish);
+      res.off("close", finish);
+      resolve(!res.destroyed);
+    };
+    res.on("drain", finish);
+    res.on("close", finish);
+  });
 }
