@@ -10,6 +10,8 @@
 export type ClusterErrorCode =
   /** A worker exited or failed before it came online. */
   | "WORKER_START_FAILED"
+  /** A worker exited with a non-zero code or a signal without being asked to. */
+  | "WORKER_EXITED"
   /** The worker's IPC channel is closed: the message was not sent. */
   | "CHANNEL_CLOSED"
   /** An internal message was malformed, unknown, or carried a wrong token. */

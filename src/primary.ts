@@ -146,6 +146,16 @@ export class Cluster extends Emitter<ClusterEvents> {
    */
   async start(): Promise<void> {
     const adapter = await this.#adapter;
+    const missing = missingCapability(adapter, this.#options.policy ?? "round-robin");
+    if (missing) throw new ClusterError("UNSUPPORTED", missing);
+    const serialization = this.#options.serialization ?? "json";
+    if (!adapter.capabilities.serialization.includes(serialization)) {
+      throw new ClusterError(
+        "UNSUPPORTED",
+        `Serialization "${serialization}" is not available on ${adapter.runtime} ` +
+          `${adapter.version}: use ${adapter.capabilities.serialization.join(" or ")}`,
+      );
+    }
     const count = this.#options.workers ?? adapter.availableParallelism();
     await Promise.all(Array.from({ length: count }, () => this.#slot(this.fork()).online));
   }
@@ -507,16 +517,19 @@ class Slot implements WorkerLink, ShareTarget {
     this.#onDisconnect();
     this.#state = "dead";
     this.#hooks.forget(this, true);
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    const why = errorLine(this.#stderr) || "see its output above, or run its script directly";
     if (!wasOnline) {
-      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      const tail = errorLine(this.#stderr);
       const error = new ClusterError(
         "WORKER_START_FAILED",
-        `Worker ${this.id} ${how} before it came online: ` +
-          (tail || "see its output above, or run its script directly to see why"),
+        `Worker ${this.id} ${how} before it came online: ${why}`,
       );
       this.#emitError(error);
       this.#onlineSettle.reject(error);
+    } else if (!this.#exitedAfterDisconnect && (code !== 0 || signal !== null)) {
+      this.#emitError(
+        new ClusterError("WORKER_EXITED", `Worker ${this.id} ${how} unexpectedly: ${why}`),
+      );
     }
     this.worker.emit("exit", code, signal);
     this.#cluster.emit("exit", this.worker, code, signal);
@@ -533,7 +546,7 @@ class Slot implements WorkerLink, ShareTarget {
 function errorLine(stderr: string): string {
   const lines = stderr.split("\n").map((line) => line.trim()).filter(Boolean);
   const errors = lines.filter((line) => /error/i.test(line) && !line.startsWith("at "));
-  return errors.at(-1) ?? lines.slice(-3).join(" | ");
+  return errors[errors.length - 1] ?? lines.slice(-3).join(" | ");
 }
 
 function validateOptions(o: ClusterOptions): void {

@@ -18,9 +18,11 @@ export function fixture(name: string): string {
   return fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 }
 
-/** Command that runs `script` under this runtime. */
+/** Command that runs `script` under this runtime (Deno: `-A` unless `flags` are given). */
 export function command(script: string, flags: string[] = []): { file: string; args: string[] } {
-  if (runtime === "deno") return { file: process.execPath, args: ["run", "-A", ...flags, script] };
+  if (runtime === "deno") {
+    return { file: process.execPath, args: ["run", ...(flags.length ? flags : ["-A"]), script] };
+  }
   return { file: process.execPath, args: [...flags, script] };
 }
 
