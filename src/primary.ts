@@ -197,14 +197,14 @@ export class Cluster extends Emitter<ClusterEvents> {
   }
 
   async #doShutdown(timeout: number): Promise<void> {
-    const slots = [...this.#slots.values()];
-    await Promise.all(slots.map((slot) => slot.stop(timeout)));
+    // Stop accepting first (the primary's listen sockets), then let the workers drain.
     const handles = await Promise.allSettled(this.#handles.values());
     this.#handles.clear();
     this.#bound.clear();
     await Promise.all(
       handles.map((h) => h.status === "fulfilled" && "close" in h.value ? h.value.close() : null),
     );
+    await Promise.all([...this.#slots.values()].map((slot) => slot.stop(timeout)));
   }
 
   #slot(worker: Worker): Slot {
@@ -285,6 +285,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     });
     try {
       const handle = await pending;
+      if (!slot.connected) return; // the worker left while the primary was binding
       slot.keys.add(key);
       if (handle instanceof RoundRobinHandle) {
         const address = handle.listener!.address;
@@ -370,15 +371,22 @@ class Slot implements WorkerLink, ShareTarget {
   #onlineSettle!: { resolve(): void; reject(error: Error): void };
   #exited: Promise<void>;
   #exitedResolve!: () => void;
+  #spawned!: { resolve(process: ProcessHandle): void; reject(error: Error): void };
 
   constructor(id: number, cluster: Cluster, hooks: SlotHooks) {
     this.id = id;
     this.#cluster = cluster;
     this.#hooks = hooks;
     this.worker = new Worker(id, this);
+    // Sends made before the process is spawned wait for it (in order), as Node's fork allows.
+    const spawned = new Promise<ProcessHandle>((resolve, reject) => {
+      this.#spawned = { resolve, reject };
+    });
+    spawned.catch(() => {});
     this.channel = new Channel(this.token, (message, handle, keepOpen) => {
-      if (!this.#process) return Promise.reject(new ClusterError("CHANNEL_CLOSED", "Not spawned"));
-      return this.#process.send(message, handle, keepOpen);
+      const process = this.#process;
+      if (process) return process.send(message, handle, keepOpen);
+      return spawned.then((p) => p.send(message, handle, keepOpen));
     });
     this.online = new Promise((resolve, reject) => (this.#onlineSettle = { resolve, reject }));
     this.online.catch(() => {});
@@ -400,6 +408,7 @@ class Slot implements WorkerLink, ShareTarget {
 
   attach(process: ProcessHandle): void {
     this.#process = process;
+    this.#spawned.resolve(process);
   }
 
   events(): Parameters<Adapter["spawn"]>[1] {
@@ -483,6 +492,7 @@ class Slot implements WorkerLink, ShareTarget {
 
   /** The worker could not even be spawned: report it and finish its life as an exit. */
   failed(error: unknown): void {
+    this.#spawned.reject(new ClusterError("CHANNEL_CLOSED", `Worker ${this.id} was never spawned`));
     this.#emitError(error instanceof Error ? error : new Error(String(error)));
     this.#onExit(1, null);
   }

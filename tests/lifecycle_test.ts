@@ -122,3 +122,13 @@ if (runtime === "deno") {
     }, flags);
   });
 }
+
+test("fork() returns a worker that can be sent to at once", async () => {
+  await withApp({ APP_WORKERS: "1" }, async (app) => {
+    await app.waitFor((e) => e.ev === "started");
+    app.command({ cmd: "fork-send", msg: { early: true } });
+    const [echo] = await app.waitFor((e) => e.ev === "message" && "echo" in (e.msg as object));
+    assert.deepEqual(echo.msg, { echo: { early: true } });
+    assert.equal(echo.id, 2);
+  });
+});
