@@ -81,7 +81,7 @@ class BunAdapter extends NodeApiAdapter {
  * @example Inject the adapter explicitly
  * ```ts ignore
  * import { Cluster } from "@x/cluster";
- * import { createBunAdapter } from "@x/cluster/adapters/bun.ts";
+ * import { createBunAdapter } from "./bun.ts";
  * const cluster = new Cluster({ adapter: createBunAdapter() });
  * ```
  */

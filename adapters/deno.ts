@@ -119,7 +119,7 @@ function inheritedFlags(deno: DenoGlobal): string[] {
  * @example Inject the adapter explicitly
  * ```ts ignore
  * import { Cluster } from "@x/cluster";
- * import { createDenoAdapter } from "@x/cluster/adapters/deno.ts";
+ * import { createDenoAdapter } from "./deno.ts";
  * const cluster = new Cluster({ adapter: createDenoAdapter() });
  * ```
  */

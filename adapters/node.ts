@@ -25,7 +25,7 @@ function reusePort(version: string): Capabilities["reusePort"] {
  * @example Inject the adapter explicitly
  * ```ts ignore
  * import { Cluster } from "@x/cluster";
- * import { createNodeAdapter } from "@x/cluster/adapters/node.ts";
+ * import { createNodeAdapter } from "./node.ts";
  * const cluster = new Cluster({ adapter: createNodeAdapter() });
  * ```
  */

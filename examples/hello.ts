@@ -14,11 +14,13 @@ if (Cluster.isPrimary) {
   cluster.on("exit", (worker, code, signal) => {
     console.log(`worker ${worker.id} exited (${signal ?? code})`);
   });
-  await cluster.start();
-  await new Promise<void>((resolve) => {
+  // Count "listening" from the start: early workers may bind before start() resolves.
+  const allListening = new Promise<void>((resolve) => {
     let listening = 0;
     cluster.on("listening", () => ++listening === cluster.workers.size && resolve());
   });
+  await cluster.start();
+  await allListening;
   console.log(`${cluster.workers.size} workers serve http://127.0.0.1:${port}/ (${policy})`);
   for (let i = 0; i < 6; i++) {
     const response = await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: "close" } });

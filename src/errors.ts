@@ -18,11 +18,9 @@ export type ClusterErrorCode =
   | "BAD_MESSAGE"
   /** The runtime or platform cannot do what was asked (see the adapter's capabilities). */
   | "UNSUPPORTED"
-  /** An operation did not finish before its deadline. */
-  | "TIMEOUT"
   /** The cluster was shut down while the operation was pending. */
   | "SHUT_DOWN"
-  /** A system error code (e.g. `EADDRINUSE`, `EACCES`) from binding or spawning. */
+  /** A system error code (e.g. `EADDRINUSE`, `EACCES`) from binding a listen address. */
   | `E${string}`;
 
 /** Options of {@linkcode ClusterError}. */
@@ -38,9 +36,9 @@ export interface ClusterErrorOptions {
  * ```ts
  * import { ClusterError } from "@x/cluster";
  * try {
- *   throw new ClusterError("TIMEOUT", "Worker 1 did not disconnect within 5000 ms");
+ *   throw new ClusterError("SHUT_DOWN", "Cannot fork: the cluster is shutting down");
  * } catch (error) {
- *   if (error instanceof ClusterError && error.code === "TIMEOUT") console.log("timed out");
+ *   if (error instanceof ClusterError && error.code === "SHUT_DOWN") console.log("too late");
  * }
  * ```
  */

@@ -35,15 +35,18 @@ export interface ClusterOptions {
   /** Arguments passed to the workers' script. @default [] */
   args?: string[];
   /**
-   * Runtime flags of the workers. @default the flags the primary can prove it has: on Deno the
-   * permissions granted in full (never broader) and `--unstable-net` if enabled; none elsewhere
+   * Runtime flags of the workers. @default the primary's own: `process.execArgv` on Node and
+   * Bun; on Deno the permissions granted in full (never broader) and `--unstable-net` if on
    */
   execArgv?: string[];
   /** Extra environment for every worker, on top of the primary's. @default {} */
   env?: Record<string, string>;
   /** Working directory of the workers. @default the primary's */
   cwd?: string;
-  /** Pipe workers' stdout/stderr instead of sharing the primary's. @default false */
+  /**
+   * Do not share the primary's stdout/stderr with workers: their stdout is discarded and the
+   * tail of their stderr only goes into error messages. @default false
+   */
   silent?: boolean;
   /** IPC serialization. @default "json" */
   serialization?: Serialization;
@@ -247,6 +250,8 @@ export class Cluster extends Emitter<ClusterEvents> {
         // Synchronous, so that "listening" is emitted before messages the worker sent after it.
         const handle = this.#bound.get(message.key);
         if (!slot.keys.has(message.key) || !handle) {
+          // A worker we are disconnecting may report a bind that raced with it: not an error.
+          if (slot.exitedAfterDisconnect) return;
           return slot.bad(`listening on ${message.key}, which it never asked for`);
         }
         slot.listening(message.address);
@@ -384,8 +389,8 @@ class Slot implements WorkerLink, ShareTarget {
     });
     spawned.catch(() => {});
     this.channel = new Channel(this.token, (message, handle, keepOpen) => {
-      const process = this.#process;
-      if (process) return process.send(message, handle, keepOpen);
+      const child = this.#process;
+      if (child) return child.send(message, handle, keepOpen);
       return spawned.then((p) => p.send(message, handle, keepOpen));
     });
     this.online = new Promise((resolve, reject) => (this.#onlineSettle = { resolve, reject }));

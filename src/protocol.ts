@@ -138,7 +138,7 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
       return { cmd: "reply", ack, accepted };
     }
     default:
-      return `unknown command ${JSON.stringify(String(own(m, "cmd")))}`;
+      return unknownCommand(own(m, "cmd"));
   }
 }
 
@@ -173,8 +173,15 @@ function parsePrimaryToWorker(m: Record<string, unknown>): PrimaryToWorker | str
       return { cmd: "reply", ack, result: { ok: false, code, message } };
     }
     default:
-      return `unknown command ${JSON.stringify(String(own(m, "cmd")))}`;
+      return unknownCommand(own(m, "cmd"));
   }
+}
+
+/** Names a bad `cmd` without ever throwing (it may be any JSON or structured-clone value). */
+function unknownCommand(cmd: unknown): string {
+  return typeof cmd === "string"
+    ? `unknown command ${JSON.stringify(cmd.slice(0, 50))}`
+    : `command is a ${typeof cmd}, not a string`;
 }
 
 function parseAddress(value: unknown): Address | undefined {
