@@ -1,0 +1,474 @@
+// Unit tests for src/round_robin_handle.ts with fake targets and a fake listener (no processes).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { type HandoffTarget, RoundRobinHandle } from "../src/round_robin_handle.ts";
+import { ClusterError } from "../src/errors.ts";
+import type { Address, Listener } from "../src/types.ts";
+
+const KEY = "round-robin||8080";
+const MAX_ATTEMPTS = 3; // src/round_robin_handle.ts
+
+/** A fake primary listener that records releases and closes. */
+class FakeListener implements Listener {
+  readonly address: Address = { hostname: "127.0.0.1", port: 8080, family: "IPv4" };
+  readonly handle = { fake: "listen handle" };
+  released: unknown[] = [];
+  closes = 0;
+  close(): Promise<void> {
+    this.closes++;
+    return Promise.resolve();
+  }
+  release(connection: unknown): void {
+    this.released.push(connection);
+  }
+  /** How many times each connection was released. */
+  releaseCount(connection: unknown): number {
+    return this.released.filter((c) => c === connection).length;
+  }
+}
+
+type Answer = (connection: unknown) => Promise<boolean>;
+
+const accept: Answer = () => Promise.resolve(true);
+const refuse: Answer = () => Promise.resolve(false);
+const stall: Answer = () => new Promise<boolean>(() => {});
+const die: Answer = () =>
+  Promise.reject(new ClusterError("CHANNEL_CLOSED", "Cannot send: worker died"));
+
+/** A fake worker: records what it was handed, answers with `answer`. */
+class FakeTarget implements HandoffTarget {
+  readonly id: number;
+  answer: Answer;
+  got: unknown[] = [];
+  keys: string[] = [];
+  constructor(id: number, answer: Answer) {
+    this.id = id;
+    this.answer = answer;
+  }
+  handoff(key: string, connection: unknown): Promise<boolean> {
+    this.got.push(connection);
+    this.keys.push(key);
+    return this.answer(connection);
+  }
+}
+
+/** A fake worker whose handoffs stay pending until the test settles them. */
+class ManualTarget implements HandoffTarget {
+  got: unknown[] = [];
+  #pending: Array<{ resolve(accepted: boolean): void; reject(error: Error): void }> = [];
+  readonly id: number;
+  constructor(id: number) {
+    this.id = id;
+  }
+  handoff(_key: string, connection: unknown): Promise<boolean> {
+    this.got.push(connection);
+    return new Promise((resolve, reject) => this.#pending.push({ resolve, reject }));
+  }
+  get outstanding(): number {
+    return this.#pending.length;
+  }
+  /** Settles the oldest outstanding handoff. */
+  answer(accepted: boolean): void {
+    this.#pending.shift()!.resolve(accepted);
+  }
+  fail(): void {
+    this.#pending.shift()!.reject(new ClusterError("CHANNEL_CLOSED", "Cannot send: worker died"));
+  }
+}
+
+function connections(n: number, tag = "c"): Array<{ conn: string }> {
+  return Array.from({ length: n }, (_, i) => ({ conn: `${tag}${i + 1}` }));
+}
+
+function handle(options: Partial<{ maxInFlight: number; maxQueue: number }> = {}) {
+  const rr = new RoundRobinHandle(KEY, { maxInFlight: 16, maxQueue: 64, ...options });
+  const listener = new FakeListener();
+  rr.listener = listener;
+  return { rr, listener };
+}
+
+/** Lets every pending promise callback run (one macrotask turn). */
+function flush(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * Awaits a promise of the code under test, failing instead of hanging when it never settles
+ * (the fakes here settle within microtasks; the timer is always cleared).
+ */
+async function settles<T>(promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("the promise did not settle")), 1000);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function assertReleasedOnce(listener: FakeListener, conns: unknown[]): void {
+  for (const c of conns) {
+    assert.equal(listener.releaseCount(c), 1, `${JSON.stringify(c)} released once`);
+  }
+  assert.equal(listener.released.length, conns.length, "no other releases");
+}
+
+// --- distribution ---------------------------------------------------------------------------
+
+test("RoundRobinHandle alternates a burst evenly between two idle targets that accept at once", async () => {
+  const { rr, listener } = handle();
+  const a = new FakeTarget(1, accept), b = new FakeTarget(2, accept);
+  rr.add(a);
+  rr.add(b);
+  const conns = connections(10);
+  for (const c of conns) rr.distribute(c);
+  await flush();
+  assert.deepEqual(a.got, conns.filter((_, i) => i % 2 === 0));
+  assert.deepEqual(b.got, conns.filter((_, i) => i % 2 === 1));
+  assert.ok([...a.keys, ...b.keys].every((k) => k === KEY));
+  assertReleasedOnce(listener, conns);
+  assert.equal(rr.queued, 0);
+});
+
+test("RoundRobinHandle alternates connections that arrive one at a time", async () => {
+  const { rr, listener } = handle();
+  const a = new FakeTarget(1, accept), b = new FakeTarget(2, accept);
+  rr.add(a);
+  rr.add(b);
+  const conns = connections(8);
+  for (const c of conns) {
+    rr.distribute(c);
+    await flush();
+  }
+  assert.equal(a.got.length, 4);
+  assert.equal(b.got.length, 4);
+  assert.deepEqual(a.got, [conns[0], conns[2], conns[4], conns[6]]);
+  assertReleasedOnce(listener, conns);
+});
+
+test("RoundRobinHandle spreads evenly over three targets", async () => {
+  const { rr } = handle();
+  const targets = [1, 2, 3].map((id) => new FakeTarget(id, accept));
+  for (const t of targets) rr.add(t);
+  for (const c of connections(30)) rr.distribute(c);
+  await flush();
+  assert.deepEqual(targets.map((t) => t.got.length), [10, 10, 10]);
+});
+
+test("RoundRobinHandle gives a stalled target at most maxInFlight, the rest to the other", async () => {
+  const { rr, listener } = handle({ maxInFlight: 3 });
+  const stalled = new FakeTarget(1, stall), healthy = new FakeTarget(2, accept);
+  rr.add(stalled);
+  rr.add(healthy);
+  const conns = connections(40);
+  for (let i = 0; i < conns.length; i++) {
+    rr.distribute(conns[i]);
+    if (i % 5 === 4) await flush();
+  }
+  await flush();
+  assert.equal(stalled.got.length, 3);
+  assert.equal(healthy.got.length, 37);
+  assert.equal(rr.queued, 0);
+  // Only the healthy target's connections were released; the stalled ones are still in flight.
+  assertReleasedOnce(listener, healthy.got);
+  for (const c of stalled.got) assert.equal(listener.releaseCount(c), 0);
+});
+
+test("RoundRobinHandle queues connections while every target is at maxInFlight", async () => {
+  const { rr, listener } = handle({ maxInFlight: 2 });
+  const a = new ManualTarget(1);
+  rr.add(a);
+  const conns = connections(5);
+  for (const c of conns) rr.distribute(c);
+  assert.equal(a.outstanding, 2);
+  assert.equal(rr.queued, 3);
+  a.answer(true);
+  await flush();
+  assert.deepEqual(a.got, conns.slice(0, 3));
+  assert.equal(rr.queued, 2);
+  assertReleasedOnce(listener, [conns[0]]);
+  while (a.outstanding > 0) {
+    assert.ok(a.outstanding <= 2, "never more than maxInFlight outstanding");
+    a.answer(true);
+    await flush();
+  }
+  assert.deepEqual(a.got, conns);
+  assert.equal(rr.queued, 0);
+  assertReleasedOnce(listener, conns);
+});
+
+test("RoundRobinHandle sends each connection to the target with the fewest handoffs in flight", () => {
+  const { rr } = handle({ maxInFlight: 10 });
+  const busy = new ManualTarget(1), idle = new ManualTarget(2);
+  rr.add(busy);
+  for (const c of connections(3, "early")) rr.distribute(c);
+  rr.add(idle);
+  const late = connections(3, "late");
+  for (const c of late) rr.distribute(c);
+  assert.deepEqual(idle.got, late);
+  assert.equal(busy.got.length, 3);
+});
+
+// --- refusals and deaths --------------------------------------------------------------------
+
+test("RoundRobinHandle re-dispatches a refused connection to another target", async () => {
+  const { rr, listener } = handle();
+  const refuser = new FakeTarget(1, refuse), taker = new FakeTarget(2, accept);
+  rr.add(refuser);
+  rr.add(taker);
+  const [c] = connections(1);
+  rr.distribute(c);
+  await flush();
+  assert.deepEqual(refuser.got, [c]);
+  assert.deepEqual(taker.got, [c]);
+  assertReleasedOnce(listener, [c]);
+});
+
+test("RoundRobinHandle re-dispatches a connection whose target died (rejected) to another target", async () => {
+  const { rr, listener } = handle();
+  const dead = new FakeTarget(1, die), taker = new FakeTarget(2, accept);
+  rr.add(dead);
+  rr.add(taker);
+  const [c] = connections(1);
+  rr.distribute(c);
+  await flush();
+  assert.deepEqual(taker.got, [c]);
+  assertReleasedOnce(listener, [c]);
+});
+
+test("RoundRobinHandle loses no connection of a burst when one target refuses everything", async () => {
+  // A target refuses when its server closed; it keeps refusing. Every connection of the burst
+  // must still reach the target that accepts.
+  const { rr, listener } = handle();
+  const refuser = new FakeTarget(1, refuse), taker = new FakeTarget(2, accept);
+  rr.add(refuser);
+  rr.add(taker);
+  const conns = connections(10);
+  for (const c of conns) rr.distribute(c);
+  await flush();
+  assert.deepEqual(
+    new Set(taker.got),
+    new Set(conns),
+    "every connection reached the accepting target",
+  );
+  assert.equal(taker.got.length, conns.length);
+  assertReleasedOnce(listener, conns);
+});
+
+test("RoundRobinHandle loses no connection of a burst when one target died", async () => {
+  const { rr, listener } = handle();
+  const dead = new FakeTarget(1, die), taker = new FakeTarget(2, accept);
+  rr.add(dead);
+  rr.add(taker);
+  const conns = connections(10);
+  for (const c of conns) rr.distribute(c);
+  await flush();
+  assert.deepEqual(new Set(taker.got), new Set(conns), "every connection reached the live target");
+  assertReleasedOnce(listener, conns);
+});
+
+test("RoundRobinHandle releases a connection exactly once after MAX_ATTEMPTS refusals", async () => {
+  const { rr, listener } = handle();
+  const refuser = new FakeTarget(1, refuse);
+  rr.add(refuser);
+  const [c] = connections(1);
+  rr.distribute(c);
+  await flush();
+  await flush();
+  assert.equal(refuser.got.length, MAX_ATTEMPTS);
+  assert.ok(refuser.got.every((x) => x === c));
+  assertReleasedOnce(listener, [c]);
+  assert.equal(rr.queued, 0);
+});
+
+test("RoundRobinHandle counts attempts per connection, across targets", async () => {
+  const { rr, listener } = handle();
+  const a = new FakeTarget(1, refuse), b = new FakeTarget(2, die);
+  rr.add(a);
+  rr.add(b);
+  const conns = connections(2);
+  for (const c of conns) rr.distribute(c);
+  await flush();
+  await flush();
+  for (const c of conns) {
+    const tries = [...a.got, ...b.got].filter((x) => x === c).length;
+    assert.equal(tries, MAX_ATTEMPTS, `${JSON.stringify(c)} tried ${MAX_ATTEMPTS} times`);
+  }
+  assertReleasedOnce(listener, conns);
+});
+
+test("RoundRobinHandle releases an accepted connection exactly once, only after the target took it", async () => {
+  const { rr, listener } = handle();
+  const a = new ManualTarget(1);
+  rr.add(a);
+  const [c] = connections(1);
+  rr.distribute(c);
+  await flush();
+  assert.equal(listener.released.length, 0, "not released while the handoff is in flight");
+  a.answer(true);
+  await flush();
+  assertReleasedOnce(listener, [c]);
+  await flush();
+  assertReleasedOnce(listener, [c]);
+});
+
+// --- queueing -------------------------------------------------------------------------------
+
+test("RoundRobinHandle queues connections while it has no members and hands them out on add()", async () => {
+  const { rr, listener } = handle();
+  const conns = connections(3);
+  for (const c of conns) rr.distribute(c);
+  assert.equal(rr.queued, 3);
+  assert.equal(listener.released.length, 0);
+  const a = new FakeTarget(1, accept);
+  rr.add(a);
+  assert.deepEqual(a.got, conns, "handed out in arrival order");
+  assert.equal(rr.queued, 0);
+  await flush();
+  assertReleasedOnce(listener, conns);
+});
+
+test("RoundRobinHandle bounds the queue by maxQueue and releases the excess once", async () => {
+  const { rr, listener } = handle({ maxQueue: 3 });
+  const conns = connections(5);
+  for (const c of conns) rr.distribute(c);
+  assert.equal(rr.queued, 3);
+  assert.equal(listener.released.length, 2);
+  const dropped = [...listener.released];
+  const a = new FakeTarget(1, accept);
+  rr.add(a);
+  await flush();
+  assert.equal(a.got.length, 3);
+  for (const c of dropped) {
+    assert.ok(!a.got.includes(c), "a released connection is never handed out");
+  }
+  assertReleasedOnce(listener, conns);
+});
+
+test("RoundRobinHandle with maxQueue 0 releases a connection no target can take", () => {
+  const { rr, listener } = handle({ maxQueue: 0, maxInFlight: 1 });
+  const a = new ManualTarget(1);
+  rr.add(a);
+  const conns = connections(3);
+  for (const c of conns) rr.distribute(c);
+  assert.deepEqual(a.got, [conns[0]]);
+  assert.equal(rr.queued, 0);
+  assertReleasedOnce(listener, conns.slice(1));
+});
+
+// --- membership -----------------------------------------------------------------------------
+
+test("RoundRobinHandle.add() ignores a target already added; has()/size follow membership", () => {
+  const { rr } = handle();
+  const a = new FakeTarget(1, accept);
+  rr.add(a);
+  rr.add(a);
+  rr.add(new FakeTarget(1, accept));
+  assert.equal(rr.size, 1);
+  assert.equal(rr.has(1), true);
+  assert.equal(rr.has(2), false);
+  rr.remove(1);
+  assert.equal(rr.size, 0);
+  assert.equal(rr.has(1), false);
+  rr.remove(42);
+  assert.equal(rr.size, 0);
+});
+
+test("RoundRobinHandle.remove() stops a member getting more connections", async () => {
+  const { rr, listener } = handle();
+  const a = new FakeTarget(1, accept), b = new FakeTarget(2, accept);
+  rr.add(a);
+  rr.add(b);
+  rr.distribute({ conn: "before" });
+  await flush();
+  rr.remove(a.id);
+  const conns = connections(6);
+  for (const c of conns) rr.distribute(c);
+  await flush();
+  assert.deepEqual(a.got, [{ conn: "before" }]);
+  assert.deepEqual(b.got, conns);
+  assert.equal(listener.released.length, 7);
+});
+
+test("RoundRobinHandle re-dispatches a removed member's handoff that then fails", async () => {
+  const { rr, listener } = handle();
+  const leaving = new ManualTarget(1), staying = new FakeTarget(2, accept);
+  rr.add(leaving);
+  const [c] = connections(1);
+  rr.distribute(c);
+  rr.add(staying);
+  rr.remove(leaving.id);
+  leaving.fail();
+  await flush();
+  assert.deepEqual(staying.got, [c]);
+  assertReleasedOnce(listener, [c]);
+});
+
+test("RoundRobinHandle queues connections after its last member left and serves the next one", async () => {
+  const { rr, listener } = handle();
+  const a = new FakeTarget(1, accept);
+  rr.add(a);
+  rr.remove(a.id);
+  const conns = connections(2);
+  for (const c of conns) rr.distribute(c);
+  assert.equal(rr.queued, 2);
+  assert.equal(a.got.length, 0);
+  const b = new FakeTarget(2, accept);
+  rr.add(b);
+  await flush();
+  assert.deepEqual(b.got, conns);
+  assertReleasedOnce(listener, conns);
+});
+
+// --- close ----------------------------------------------------------------------------------
+
+test("RoundRobinHandle.close() releases queued connections and closes the listener", async () => {
+  const { rr, listener } = handle();
+  const conns = connections(3);
+  for (const c of conns) rr.distribute(c);
+  await settles(rr.close());
+  assert.equal(rr.queued, 0);
+  assert.equal(listener.closes, 1);
+  assertReleasedOnce(listener, conns);
+});
+
+test("RoundRobinHandle after close() releases new connections without handing them out", async () => {
+  const { rr, listener } = handle();
+  await settles(rr.close());
+  const a = new FakeTarget(1, accept);
+  rr.add(a);
+  const [c] = connections(1);
+  rr.distribute(c);
+  await flush();
+  assert.equal(a.got.length, 0);
+  assertReleasedOnce(listener, [c]);
+});
+
+test("RoundRobinHandle after close() releases a refused in-flight connection instead of re-dispatching it", async () => {
+  const { rr, listener } = handle();
+  const a = new ManualTarget(1), b = new FakeTarget(2, accept);
+  rr.add(a);
+  const conns = connections(2);
+  for (const c of conns) rr.distribute(c);
+  rr.add(b);
+  b.got.length = 0;
+  await settles(rr.close());
+  a.answer(false);
+  a.fail();
+  await flush();
+  assert.equal(b.got.length, 0);
+  assertReleasedOnce(listener, conns);
+});
+
+test("RoundRobinHandle without a listener drops connections without throwing", async () => {
+  const rr = new RoundRobinHandle(KEY, { maxInFlight: 1, maxQueue: 0 });
+  assert.equal(rr.listener, undefined);
+  rr.distribute({ conn: 1 });
+  rr.add(new FakeTarget(1, refuse));
+  rr.distribute({ conn: 2 });
+  await flush();
+  await settles(rr.close());
+  assert.equal(rr.queued, 0);
+});
