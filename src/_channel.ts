@@ -58,9 +58,14 @@ export class Channel {
     const seq = ++this.#seq;
     return new Promise((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject });
-      this.#send(encodeInternal(this.#token, build(seq)), handle, true).catch((error) => {
+      const fail = (error: unknown) => {
         if (this.#pending.delete(seq)) reject(error);
-      });
+      };
+      try {
+        this.#send(encodeInternal(this.#token, build(seq)), handle, true).catch(fail);
+      } catch (error) {
+        fail(error);
+      }
     });
   }
 

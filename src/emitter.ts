@@ -33,10 +33,10 @@ export class Emitter<E extends EventMap> {
 
   /** Adds a listener that is removed after its first call. */
   once<K extends keyof E>(event: K, listener: (...args: E[K]) => void): this {
-    const wrapper = (...args: E[K]): void => {
+    const wrapper = Object.assign((...args: E[K]): void => {
       this.off(event, wrapper);
       listener(...args);
-    };
+    }, { listener });
     return this.on(event, wrapper);
   }
 
@@ -44,7 +44,10 @@ export class Emitter<E extends EventMap> {
   off<K extends keyof E>(event: K, listener: (...args: E[K]) => void): this {
     const list = this.#listeners.get(event);
     if (!list) return this;
-    const index = list.indexOf(listener);
+    // A listener added with once() is stored wrapped; off() finds it by the original too.
+    const index = list.findIndex((l) =>
+      l === listener || (l as { listener?: unknown }).listener === listener
+    );
     if (index !== -1) list.splice(index, 1);
     if (list.length === 0) this.#listeners.delete(event);
     return this;

@@ -39,6 +39,7 @@ export class ReusePortHandle {
         return 0;
       }
       const port = await new Promise<number | undefined>((resolve) => this.#waiters.push(resolve));
+      if (!this.#members.has(id)) throw new Error(`Worker ${id} left before the port was bound`);
       if (port !== undefined) return port;
     }
     return this.#port;

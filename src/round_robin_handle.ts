@@ -5,7 +5,7 @@
 //   with the fewest outstanding handoffs (ties rotate, so an idle cluster alternates). A
 //   stalled worker stops acking and so stops getting connections.
 // - a connection refused by a worker, or whose worker died before taking it, is handed to
-//   another worker (up to `MAX_ATTEMPTS` times), not lost.
+//   another worker (never back to one that refused it; up to `MAX_ATTEMPTS` workers), not lost.
 // - the queue of connections waiting for a worker is bounded; beyond it they are closed.
 
 import type { Listener } from "./types.ts";
@@ -40,7 +40,8 @@ export class RoundRobinHandle {
   #members: Member[] = [];
   #cursor = 0;
   #queue: unknown[] = [];
-  #attempts = new Map<unknown, number>();
+  /** Per waiting connection: the workers that refused it or died holding it. */
+  #refused = new Map<unknown, Set<number>>();
   #closed = false;
 
   constructor(key: string, options: RoundRobinOptions) {
@@ -96,13 +97,19 @@ export class RoundRobinHandle {
   async close(): Promise<void> {
     this.#closed = true;
     for (const connection of this.#queue.splice(0)) this.#listener?.release(connection);
-    this.#attempts.clear();
+    this.#refused.clear();
     await this.#listener?.close();
   }
 
   #drain(): void {
     while (this.#queue.length > 0) {
-      const member = this.#pick();
+      const connection = this.#queue[0];
+      const refused = this.#refused.get(connection);
+      if (refused && this.#members.every((m) => refused.has(m.target.id))) {
+        this.#drop(this.#queue.shift()); // every worker refused it
+        continue;
+      }
+      const member = this.#pick(refused);
       if (!member) break;
       this.#handoff(member, this.#queue.shift());
     }
@@ -111,12 +118,13 @@ export class RoundRobinHandle {
     }
   }
 
-  #pick(): Member | undefined {
+  #pick(exclude: Set<number> | undefined): Member | undefined {
     const members = this.#members;
     let best: Member | undefined;
     for (let i = 0; i < members.length; i++) {
       const member = members[(this.#cursor + i) % members.length];
       if (member.inFlight >= this.#options.maxInFlight) continue;
+      if (exclude?.has(member.target.id)) continue;
       if (!best || member.inFlight < best.inFlight) best = member;
     }
     if (best) this.#cursor = (members.indexOf(best) + 1) % members.length;
@@ -134,14 +142,15 @@ export class RoundRobinHandle {
   #settle(member: Member, connection: unknown, accepted: boolean): void {
     member.inFlight--;
     if (accepted || this.#closed) {
-      this.#attempts.delete(connection);
+      this.#refused.delete(connection);
       this.#listener?.release(connection);
     } else {
-      const attempts = (this.#attempts.get(connection) ?? 0) + 1;
-      if (attempts >= MAX_ATTEMPTS) {
+      const refused = this.#refused.get(connection) ?? new Set<number>();
+      refused.add(member.target.id);
+      if (refused.size >= MAX_ATTEMPTS) {
         this.#drop(connection);
       } else {
-        this.#attempts.set(connection, attempts);
+        this.#refused.set(connection, refused);
         this.#queue.unshift(connection);
       }
     }
@@ -149,7 +158,7 @@ export class RoundRobinHandle {
   }
 
   #drop(connection: unknown): void {
-    this.#attempts.delete(connection);
+    this.#refused.delete(connection);
     this.#listener?.release(connection);
   }
 }

@@ -28,6 +28,7 @@ export class SharedHandle {
   readonly key: string;
   #source: SharedHandleSource;
   #holders = new Map<number, ShareTarget>();
+  #gone = new Set<number>();
   #fallback: RoundRobinHandle;
   #turn: Promise<unknown> = Promise.resolve();
 
@@ -67,8 +68,10 @@ export class SharedHandle {
       this.#fallback.listener = listener;
       try {
         await give(listener.handle);
-        this.#holders.set(target.id, target);
-        this.#fallback.add(target);
+        if (!this.#gone.has(target.id)) {
+          this.#holders.set(target.id, target);
+          this.#fallback.add(target);
+        }
       } finally {
         await listener.close();
       }
@@ -80,6 +83,7 @@ export class SharedHandle {
 
   /** Forgets a holder (its copy closed or it died). */
   remove(id: number): void {
+    this.#gone.add(id);
     this.#holders.delete(id);
     this.#fallback.remove(id);
   }

@@ -269,7 +269,7 @@ test("RoundRobinHandle loses no connection of a burst when one target died", asy
   assertReleasedOnce(listener, conns);
 });
 
-test("RoundRobinHandle releases a connection exactly once after MAX_ATTEMPTS refusals", async () => {
+test("RoundRobinHandle never hands a connection back to a worker that refused it", async () => {
   const { rr, listener } = handle();
   const refuser = new FakeTarget(1, refuse);
   rr.add(refuser);
@@ -277,13 +277,13 @@ test("RoundRobinHandle releases a connection exactly once after MAX_ATTEMPTS ref
   rr.distribute(c);
   await flush();
   await flush();
-  assert.equal(refuser.got.length, MAX_ATTEMPTS);
+  assert.equal(refuser.got.length, 1, "the only worker refused: the connection is closed");
   assert.ok(refuser.got.every((x) => x === c));
   assertReleasedOnce(listener, [c]);
   assert.equal(rr.queued, 0);
 });
 
-test("RoundRobinHandle counts attempts per connection, across targets", async () => {
+test("RoundRobinHandle tries each worker once per connection, then closes it", async () => {
   const { rr, listener } = handle();
   const a = new FakeTarget(1, refuse), b = new FakeTarget(2, die);
   rr.add(a);
@@ -293,8 +293,8 @@ test("RoundRobinHandle counts attempts per connection, across targets", async ()
   await flush();
   await flush();
   for (const c of conns) {
-    const tries = [...a.got, ...b.got].filter((x) => x === c).length;
-    assert.equal(tries, MAX_ATTEMPTS, `${JSON.stringify(c)} tried ${MAX_ATTEMPTS} times`);
+    assert.equal(a.got.filter((x) => x === c).length, 1, `${JSON.stringify(c)} went to a once`);
+    assert.equal(b.got.filter((x) => x === c).length, 1, `${JSON.stringify(c)} went to b once`);
   }
   assertReleasedOnce(listener, conns);
 });
@@ -471,4 +471,16 @@ test("RoundRobinHandle without a listener drops connections without throwing", a
   await flush();
   await settles(rr.close());
   assert.equal(rr.queued, 0);
+});
+
+test("RoundRobinHandle gives up on a connection after MAX_ATTEMPTS workers refused it", async () => {
+  const { rr, listener } = handle();
+  const targets = [1, 2, 3, 4].map((id) => new FakeTarget(id, refuse));
+  for (const t of targets) rr.add(t);
+  const [c] = connections(1);
+  rr.distribute(c);
+  for (let i = 0; i < 6; i++) await flush();
+  const tries = targets.reduce((n, t) => n + t.got.filter((x) => x === c).length, 0);
+  assert.equal(tries, MAX_ATTEMPTS);
+  assertReleasedOnce(listener, [c]);
 });
