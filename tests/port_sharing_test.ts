@@ -53,8 +53,12 @@ test("reuse-port: every worker binds the same port and serves", async () => {
   });
 });
 
-test("shared: workers accept on one listen socket (or a clear error where unsupported)", async () => {
-  await withApp({ APP_WORKERS: "2", APP_POLICY: "shared" }, async (app) => {
+test("shared: workers accept on one listen socket (or serve() says it is unsupported)", async () => {
+  // Deno: start() already refuses policy "shared" (lifecycle_test.ts); here serve() asks for it.
+  const env = runtime === "deno"
+    ? { APP_WORKERS: "2", APP_SERVE_POLICY: "shared" }
+    : { APP_WORKERS: "2", APP_POLICY: "shared" };
+  await withApp(env, async (app) => {
     if (runtime === "deno") {
       const errors = await app.waitFor((e) => e.ev === "message" && "serveError" in (e.msg as object), 2);
       for (const e of errors) {
