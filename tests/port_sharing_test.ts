@@ -55,7 +55,7 @@ test("reuse-port: every worker binds the same port and serves", async () => {
 
 test("shared: workers accept on one listen socket (or serve() says it is unsupported)", async () => {
   // Deno: start() already refuses policy "shared" (lifecycle_test.ts); here serve() asks for it.
-  const env = runtime === "deno"
+  const env: Record<string, string> = runtime === "deno"
     ? { APP_WORKERS: "2", APP_SERVE_POLICY: "shared" }
     : { APP_WORKERS: "2", APP_POLICY: "shared" };
   await withApp(env, async (app) => {
