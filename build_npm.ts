@@ -635,7 +635,7 @@ console.log("EXPORTS " + JSON.stringify(result));
 function clusterScript(config: Config, mode: "import" | "require"): string {
   const body = `
 if (Cluster.isPrimary) {
-  const cluster = new Cluster({ workers: 1 });
+  const cluster = new Cluster({ workers: 1, readiness: "online" });
   const received = new Promise((resolve) => {
     cluster.on("message", (worker, message) => resolve({ worker, message }));
   });

@@ -15,8 +15,8 @@ import type {
   Address,
   Capabilities,
   FetchHandler,
-  ListenOptions,
   Listener,
+  ListenOptions,
   ParentChannel,
   ParentEvents,
   ProcessEvents,
@@ -82,10 +82,26 @@ export class NodeApiAdapter implements Adapter {
     process.exit(code);
   }
 
+  onSignal(signal: string, handler: () => void): () => void {
+    const name = signal as NodeJS.Signals;
+    process.on(name, handler);
+    return () => void process.off(name, handler);
+  }
+
+  rss(): number {
+    return process.memoryUsage.rss();
+  }
+
+  unrefTimer(timer: ReturnType<typeof setTimeout>): void {
+    (timer as { unref?: () => void }).unref?.();
+  }
+
   spawn(options: SpawnOptions, events: ProcessEvents): ProcessHandle {
     const exec = options.exec.startsWith("file:") ? fileURLToPath(options.exec) : options.exec;
     const { file, args } = this.#config.command({ ...options, exec });
-    const stdio = options.silent ? "pipe" : "inherit";
+    // stderr is always piped: the core keeps its tail to say why a worker failed; unless
+    // `silent`, it is passed on to ours.
+    const out = options.silent ? "pipe" : "inherit";
     let disconnected = false, exited = false;
     const disconnect = () => {
       if (!disconnected) {
@@ -104,7 +120,7 @@ export class NodeApiAdapter implements Adapter {
       child = spawn(file, args, {
         env: options.env,
         cwd: options.cwd,
-        stdio: [stdio, stdio, stdio, "ipc"],
+        stdio: [out, out, "pipe", "ipc"],
         serialization: options.serialization,
       });
     } catch (error) {
@@ -112,7 +128,13 @@ export class NodeApiAdapter implements Adapter {
         events.error(error as Error);
         exit(1, null);
       });
-      return { pid: undefined, connected: false, send: () => closed(), disconnect() {}, kill: () => false };
+      return {
+        pid: undefined,
+        connected: false,
+        send: () => closed(),
+        disconnect() {},
+        kill: () => false,
+      };
     }
     child.on("message", (message, handle) => events.message(message, handle));
     child.on("disconnect", disconnect);
@@ -121,7 +143,10 @@ export class NodeApiAdapter implements Adapter {
       events.error(error);
       if (child.pid === undefined) exit(1, null);
     });
-    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => events.stderr?.(chunk));
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      if (!options.silent) process.stderr.write(chunk);
+      events.stderr?.(chunk);
+    });
     child.stdout?.resume();
     return {
       get pid() {
@@ -134,7 +159,8 @@ export class NodeApiAdapter implements Adapter {
       disconnect() {
         if (child.connected) child.disconnect();
       },
-      kill: (signal) => child.exitCode === null && child.signalCode === null &&
+      kill: (signal) =>
+        child.exitCode === null && child.signalCode === null &&
         child.kill((signal ?? "SIGTERM") as NodeJS.Signals),
     };
   }
@@ -143,10 +169,13 @@ export class NodeApiAdapter implements Adapter {
     const server = net.createServer({ pauseOnConnect: true }, onConnection);
     return new Promise((resolve, reject) => {
       server.once("error", reject);
-      server.listen({ host: options.hostname, port: options.port, backlog: options.backlog }, () => {
-        server.off("error", reject);
-        resolve(listenerOf(server));
-      });
+      server.listen(
+        { host: options.hostname, port: options.port, backlog: options.backlog },
+        () => {
+          server.off("error", reject);
+          resolve(listenerOf(server));
+        },
+      );
     });
   }
 
@@ -183,7 +212,9 @@ export class NodeApiAdapter implements Adapter {
     // Duck-typed: Bun's http.Server is not an instance of its net.Server.
     const s = server as Partial<net.Server>;
     if (typeof s.listen !== "function" || typeof s.emit !== "function") {
-      return Promise.reject(new TypeError("Cannot listen: expected a node:net or node:http server"));
+      return Promise.reject(
+        new TypeError("Cannot listen: expected a node:net or node:http server"),
+      );
     }
     return attachServer(server as net.Server, source);
   }
@@ -219,6 +250,18 @@ function closed(): Promise<void> {
   return Promise.reject(new Error("The worker process could not be spawned"));
 }
 
+/** Wraps a fetch handler so that the requests it serves are counted. */
+export function countRequests(handler: FetchHandler): { handler: FetchHandler; requests: number } {
+  const counted = {
+    requests: 0,
+    handler: (request: Request) => {
+      counted.requests++;
+      return handler(request);
+    },
+  };
+  return counted;
+}
+
 /** Reads a net.Server's bound address. */
 export function addressOf(server: net.Server): Address {
   const a = server.address();
@@ -241,6 +284,8 @@ function listenerOf(server: net.Server): Listener {
 async function attachServer(server: net.Server, source: ServeSource): Promise<WorkerServer> {
   const sockets = new Set<net.Socket>();
   let closing = false;
+  let requests = 0;
+  const isHttp = typeof (server as http.Server).closeIdleConnections === "function";
   const track = (socket: net.Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
@@ -248,13 +293,15 @@ async function attachServer(server: net.Server, source: ServeSource): Promise<Wo
   const feed = (socket: net.Socket): boolean => {
     if (closing) return false;
     track(socket);
+    if (!isHttp) requests++;
     server.emit("connection", socket);
     socket.resume();
     return true;
   };
-  if (typeof (server as http.Server).closeIdleConnections === "function") {
+  if (isHttp) {
     // While closing, every response says `Connection: close`, so keep-alive clients move on.
     server.on("request", (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      requests++;
       if (closing) res.shouldKeepAlive = false;
     });
   }
@@ -277,12 +324,18 @@ async function attachServer(server: net.Server, source: ServeSource): Promise<Wo
         resolve();
       });
     });
-    server.on("connection", track);
+    server.on("connection", (socket: net.Socket) => {
+      track(socket);
+      if (!isHttp) requests++;
+    });
     address = addressOf(server);
   }
   return {
     address,
     listenHandle,
+    get requests() {
+      return requests;
+    },
     accept: (connection) => feed(connection as net.Socket),
     async close() {
       closing = true;

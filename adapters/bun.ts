@@ -8,7 +8,7 @@
 
 import process from "node:process";
 import type { Adapter, FetchHandler, ServeSource, WorkerServer } from "../src/types.ts";
-import { NodeApiAdapter } from "./_node_api.ts";
+import { countRequests, NodeApiAdapter } from "./_node_api.ts";
 
 /** The slice of Bun's API we use (inline, so published types need no `bun-types`). */
 interface BunServer {
@@ -52,11 +52,12 @@ class BunAdapter extends NodeApiAdapter {
   override serve(source: ServeSource, handler: FetchHandler): Promise<WorkerServer> {
     if (source.kind !== "reuse-port") return super.serve(source, handler);
     try {
+      const counted = countRequests(handler);
       const server = this.#bun.serve({
         port: source.port,
         hostname: source.hostname,
         reusePort: true,
-        fetch: handler,
+        fetch: counted.handler,
       });
       const hostname = server.hostname;
       return Promise.resolve({
@@ -66,6 +67,9 @@ class BunAdapter extends NodeApiAdapter {
           family: hostname.includes(":") ? "IPv6" : "IPv4",
         },
         listenHandle: undefined,
+        get requests() {
+          return counted.requests;
+        },
         accept: () => false,
         close: () => server.stop(false),
       });

@@ -10,7 +10,7 @@
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { Adapter, FetchHandler, ServeSource, WorkerServer } from "../src/types.ts";
-import { NodeApiAdapter } from "./_node_api.ts";
+import { countRequests, NodeApiAdapter } from "./_node_api.ts";
 
 /** The slice of Deno's API we use (inline, so published types need no Deno types). */
 interface DenoServer {
@@ -71,16 +71,20 @@ class DenoAdapter extends NodeApiAdapter {
     }
     return new Promise((resolve, reject) => {
       try {
+        const counted = countRequests(handler);
         const server = this.#deno.serve({
           port: source.port,
           hostname: source.hostname,
           reusePort: true,
           onListen: () => {},
-        }, handler);
+        }, counted.handler);
         const { hostname, port } = server.addr;
         resolve({
           address: { hostname, port, family: hostname.includes(":") ? "IPv6" : "IPv4" },
           listenHandle: undefined,
+          get requests() {
+            return counted.requests;
+          },
           accept: () => false,
           close: () => server.shutdown(),
         });

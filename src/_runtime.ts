@@ -9,8 +9,13 @@ export const ENV_WORKER_ID = "XCLUSTER_WORKER_ID";
 /** The per-worker secret that authenticates internal messages. */
 export const ENV_TOKEN = "XCLUSTER_TOKEN";
 
-/** This process's role: a worker (with its id and token) or the primary. */
-export type Role = { kind: "primary" } | { kind: "worker"; id: number; token: string };
+/** How often (ms) a worker sends heartbeats; absent or 0: never. */
+export const ENV_HEARTBEAT = "XCLUSTER_HEARTBEAT";
+
+/** This process's role: a worker (with its id, token and heartbeat period) or the primary. */
+export type Role =
+  | { kind: "primary" }
+  | { kind: "worker"; id: number; token: string; heartbeat: number };
 
 /** What `mod.ts` installs. */
 export interface RuntimeHooks {

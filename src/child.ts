@@ -42,6 +42,11 @@ export interface BoundServer extends Address {
 
 /** Events of {@linkcode ClusterWorker}. */
 export type ClusterWorkerEvents = {
+  /**
+   * The primary asked this worker to stop (shutdown, reload, scale-down, recycle) or it got
+   * SIGTERM/SIGINT: servers stop accepting now; pass cleanup work to `waitUntil()`.
+   */
+  shutdown: [];
   /** A message from the primary (and a handle, if one came with it). */
   message: [message: unknown, handle: unknown];
   /** The channel to the primary closed; the process exits right after the listeners ran. */
@@ -69,16 +74,40 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   #ready: Promise<{ adapter: Adapter; parent: ParentChannel; channel: Channel }>;
   #servers = new Map<string, WorkerServer>();
   #disconnecting: Promise<void> | undefined;
+  #shutdown = new AbortController();
+  #tasks: Promise<unknown>[] = [];
 
   /** Used by the package entry; get the instance from `Cluster.worker`. */
-  constructor(id: number, token: string, adapter: Promise<Adapter>) {
+  constructor(id: number, token: string, adapter: Promise<Adapter>, heartbeat = 0) {
     super();
     this.id = id;
     this.#adapter = adapter;
-    this.#ready = adapter.then((a) => this.#connect(a, token));
+    this.#ready = adapter.then((a) => this.#connect(a, token, heartbeat));
     this.#ready.catch((error) => {
       console.error(`[@x/cluster] worker ${id} could not connect to its primary:`, error);
     });
+  }
+
+  /** Aborted when this worker is asked to stop (see the `shutdown` event). */
+  get signal(): AbortSignal {
+    return this.#shutdown.signal;
+  }
+
+  /**
+   * Keeps the worker alive after a shutdown request until `promise` settles (close pools,
+   * flush logs). The primary still kills the worker at its shutdown deadline.
+   */
+  waitUntil(promise: Promise<unknown>): void {
+    this.#tasks.push(Promise.resolve(promise).catch(() => {}));
+  }
+
+  /**
+   * Tells the primary this worker is ready, when the cluster's `readiness` is `"manual"`
+   * (for workers that warm caches before taking traffic).
+   */
+  async ready(): Promise<void> {
+    const { channel } = await this.#ready;
+    await channel.sendInternal({ cmd: "ready" });
   }
 
   /** Sends a message (and optionally a socket or server handle) to the primary. */
@@ -111,12 +140,19 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     return this.#bind(options, (adapter, source) => adapter.attach(server, source));
   }
 
-  /** Closes this worker's servers (in-flight requests finish), then its channel; then it exits. */
+  /**
+   * Stops gracefully: emits `shutdown` and aborts `signal`, closes this worker's servers
+   * (in-flight requests finish, keep-alive clients are told to close), waits for `waitUntil()`
+   * work, then closes its channel; then the process exits.
+   */
   disconnect(): Promise<void> {
     this.#disconnecting ??= (async () => {
       const { parent } = await this.#ready;
+      this.#shutdown.abort();
+      this.emit("shutdown");
       await Promise.allSettled([...this.#servers.values()].map((server) => server.close()));
       this.#servers.clear();
+      await Promise.all(this.#tasks);
       parent.disconnect();
     })();
     return this.#disconnecting;
@@ -179,6 +215,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   #connect(
     adapter: Adapter,
     token: string,
+    heartbeat: number,
   ): { adapter: Adapter; parent: ParentChannel; channel: Channel } {
     // deno-lint-ignore prefer-const -- assigned after the parent channel exists
     let channel!: Channel;
@@ -187,8 +224,26 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       disconnect: () => this.#onDisconnect(adapter, channel),
     });
     if (!parent) throw new TypeError("This process was started as a worker but has no IPC channel");
-    channel = new Channel(token, (message, handle, keepOpen) => parent.send(message, handle, keepOpen));
+    channel = new Channel(
+      token,
+      (message, handle, keepOpen) => parent.send(message, handle, keepOpen),
+    );
     channel.sendInternal({ cmd: "online" }).catch(() => {});
+    // SIGTERM/SIGINT (a Ctrl+C reaches the whole process group) start a graceful stop: the
+    // primary drives shutdown, and in-flight requests finish.
+    for (const signal of ["SIGTERM", "SIGINT"]) {
+      adapter.onSignal(signal, () => void this.disconnect().catch(() => {}));
+    }
+    if (heartbeat > 0) {
+      // Sent from the event loop: a worker whose loop is blocked stops sending them.
+      const timer = setInterval(() => {
+        let requests = 0;
+        for (const server of this.#servers.values()) requests += server.requests;
+        channel.sendInternal({ cmd: "heartbeat", requests, rss: Math.round(adapter.rss()) })
+          .catch(() => clearInterval(timer));
+      }, heartbeat);
+      adapter.unrefTimer(timer);
+    }
     return { adapter, parent, channel };
   }
 
@@ -220,7 +275,8 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
         }
         return;
       case "newconn": {
-        const accepted = handle !== undefined && (this.#servers.get(m.key)?.accept(handle) ?? false);
+        const accepted = handle !== undefined &&
+          (this.#servers.get(m.key)?.accept(handle) ?? false);
         if (!accepted && handle !== undefined) adapter.discard(handle);
         channel.sendInternal({ cmd: "reply", ack: m.seq, accepted }).catch(() => {});
         return;
@@ -253,11 +309,16 @@ export function currentWorker(): ClusterWorker {
   if (hooks.role.kind !== "worker") {
     throw new TypeError("Cluster.worker exists only in a worker process: check Cluster.isWorker");
   }
-  current ??= new ClusterWorker(hooks.role.id, hooks.role.token, hooks.loadAdapter());
+  const { id, token, heartbeat } = hooks.role;
+  current ??= new ClusterWorker(id, token, hooks.loadAdapter(), heartbeat);
   return current;
 }
 
-function sourceOf(result: QueryResult & { ok: true }, handle: unknown, o: ServeOptions): ServeSource {
+function sourceOf(
+  result: QueryResult & { ok: true },
+  handle: unknown,
+  o: ServeOptions,
+): ServeSource {
   switch (result.policy) {
     case "round-robin":
       return { kind: "connections" };

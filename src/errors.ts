@@ -12,6 +12,10 @@ export type ClusterErrorCode =
   | "WORKER_START_FAILED"
   /** A worker exited with a non-zero code or a signal without being asked to. */
   | "WORKER_EXITED"
+  /** A slot's workers failed too often in a row; the slot is no longer restarted. */
+  | "CRASH_LOOP"
+  /** A reload stopped because a replacement did not become ready; the old worker serves on. */
+  | "RELOAD_FAILED"
   /** The worker's IPC channel is closed: the message was not sent. */
   | "CHANNEL_CLOSED"
   /** An internal message was malformed, unknown, or carried a wrong token. */

@@ -6,23 +6,19 @@
  * @module
  */
 
-import { Channel } from "./_channel.ts";
+import { Entry, type EntryHooks, errorLine, type Readiness } from "./_entry.ts";
+import { type RespawnOptions, RestartTracker } from "./_restarts.ts";
 import { Emitter } from "./emitter.ts";
-import { ENV_TOKEN, ENV_WORKER_ID, runtime } from "./_runtime.ts";
+import { ENV_HEARTBEAT, ENV_TOKEN, ENV_WORKER_ID, runtime } from "./_runtime.ts";
 import { type ClusterWorker, currentWorker } from "./child.ts";
 import { ClusterError } from "./errors.ts";
-import {
-  createToken,
-  decodeAtPrimary,
-  type QueryResult,
-  type WorkerToPrimary,
-} from "./protocol.ts";
+import type { QueryResult, WorkerToPrimary } from "./protocol.ts";
 import { ReusePortHandle } from "./reuse_port_handle.ts";
 import { RoundRobinHandle } from "./round_robin_handle.ts";
-import { SharedHandle, type ShareTarget } from "./shared_handle.ts";
-import type { Adapter, Address, Policy, ProcessHandle, Serialization } from "./types.ts";
+import { SharedHandle } from "./shared_handle.ts";
+import type { Adapter, Address, Policy, Serialization } from "./types.ts";
 import { POLICIES } from "./types.ts";
-import { Worker, type WorkerLink, type WorkerState } from "./worker.ts";
+import type { Worker } from "./worker.ts";
 
 /** Options of {@linkcode Cluster}. Every field is optional. */
 export interface ClusterOptions {
@@ -52,8 +48,47 @@ export interface ClusterOptions {
   serialization?: Serialization;
   /** Round-robin: connection handoffs a worker may have unacknowledged. @default 16 */
   maxInFlight?: number;
-  /** How long `shutdown()` lets workers disconnect before killing them (ms). @default 10000 */
+  /**
+   * How long a stopping worker (shutdown, reload, scale-down, recycle) may drain before it is
+   * killed (ms). @default 10000
+   */
   shutdownTimeout?: number;
+  /**
+   * Replace a worker that exits without being asked to, in the same slot, with exponential
+   * backoff and a crash-loop guard; `false` leaves the slot empty. @default true
+   */
+  respawn?: boolean | RespawnOptions;
+  /**
+   * When a worker counts as ready (`start()`, `reload()` and `scale()` wait for it):
+   * `"listening"` at its first bound `serve()`/`listen()`, `"manual"` when it calls
+   * `Cluster.worker.ready()`, `"online"` as soon as it runs. @default "listening"
+   */
+  readiness?: Readiness;
+  /** A worker not ready this long after its fork (ms) is killed: a failed start. @default 30000 */
+  readyTimeout?: number;
+  /**
+   * Kill (SIGTERM, then SIGKILL after `killTimeout`) and replace a worker whose event loop sent
+   * no heartbeat for this long (ms); 0 turns the watchdog off. @default 0
+   */
+  heartbeatTimeout?: number;
+  /** How often workers send heartbeats (ms), when a watchdog or recycling needs them. @default 1000 */
+  heartbeatInterval?: number;
+  /** Grace between SIGTERM and SIGKILL for an unresponsive worker (ms). @default 5000 */
+  killTimeout?: number;
+  /**
+   * Replace a worker after about this many requests (each worker gets up to 10% more, at
+   * random, so that they do not all recycle at once); 0 never. @default 0
+   */
+  maxRequests?: number;
+  /** Replace a worker whose resident memory exceeds this (bytes); 0 never. @default 0 */
+  maxMemory?: number;
+  /** Slots `reload()` replaces at once. @default 1 */
+  reloadConcurrency?: number;
+  /**
+   * Handle the primary's signals: SIGTERM/SIGINT shut down gracefully then exit (a third SIGINT
+   * forces), SIGHUP reloads, SIGTTIN/SIGTTOU add/remove a worker. @default true
+   */
+  signals?: boolean;
   /** The runtime adapter. @default the one detected for this runtime */
   adapter?: Adapter;
 }
@@ -64,6 +99,8 @@ export type ClusterEvents = {
   fork: [worker: Worker];
   /** A worker is running and connected. */
   online: [worker: Worker];
+  /** A worker is ready for traffic (see `readiness`). */
+  ready: [worker: Worker];
   /** A server in a worker is bound to `address`. */
   listening: [worker: Worker, address: Address];
   /** A message from a worker (and the handle sent with it, if any). */
@@ -74,6 +111,12 @@ export type ClusterEvents = {
   exit: [worker: Worker, code: number | null, signal: string | null];
   /** Something went wrong; `worker` is set when one worker is concerned. */
   error: [error: Error, worker: Worker | undefined];
+  /** A slot failed too often and will not be restarted (`error.code` is `CRASH_LOOP`). */
+  crashloop: [slot: number, error: ClusterError];
+  /** A worker's event loop missed its heartbeats: it is being killed and replaced. */
+  unresponsive: [worker: Worker];
+  /** A worker is being replaced after `maxRequests` or `maxMemory`. */
+  recycle: [worker: Worker, reason: "requests" | "memory"];
 };
 
 /** Options of {@linkcode Cluster.shutdown}. */
@@ -81,8 +124,6 @@ export interface ShutdownOptions {
   /** Ms to wait for workers to disconnect before killing them. @default `shutdownTimeout` */
   timeout?: number;
 }
-
-const STDERR_TAIL = 4096;
 
 /**
  * A cluster of worker processes sharing listen addresses.
@@ -104,14 +145,21 @@ export class Cluster extends Emitter<ClusterEvents> {
   #options: ClusterOptions;
   #adapter: Promise<Adapter>;
   #nextId = 1;
-  #slots = new Map<number, Slot>();
+  #nextSlot = 0;
+  #entries = new Map<number, Entry>();
   #workers = new Map<number, Worker>();
+  #slots = new Map<number, Slot>();
   #handles = new Map<string, Promise<Handle>>();
   #bound = new Map<string, Handle>();
   #shutdown: Promise<void> | undefined;
-  #hooks: SlotHooks = {
-    onInternal: (slot, message, handle) => this.#onInternal(slot, message, handle),
-    forget: (slot, dead) => this.#forget(slot, dead),
+  #reloading: Promise<void> | undefined;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #signalsOff: Array<() => void> = [];
+  #hooks: EntryHooks = {
+    emit: (event, ...args) => this.emit(event, ...args),
+    exited: (entry, code, signal) => this.#onExited(entry, code, signal),
+    onInternal: (entry, message, handle) => this.#onInternal(entry, message, handle),
+    forget: (entry, dead) => this.#forget(entry, dead),
   };
 
   /** Creates a cluster; nothing starts until `start()` or `fork()`. */
@@ -144,8 +192,10 @@ export class Cluster extends Emitter<ClusterEvents> {
   }
 
   /**
-   * Forks `workers` workers in parallel; resolves once all are online. Rejects with
-   * `ClusterError` code `WORKER_START_FAILED` if one exits or fails before that.
+   * Forks `workers` workers in parallel (one per slot) and resolves once every slot has a
+   * ready worker. With `respawn`, a worker that fails to start is retried; `start()` rejects
+   * with `ClusterError` `CRASH_LOOP` if a slot gives up (or `WORKER_START_FAILED` at the first
+   * failure without `respawn`), and with `UNSUPPORTED` if the runtime cannot do the policy.
    */
   async start(): Promise<void> {
     const adapter = await this.#adapter;
@@ -159,11 +209,15 @@ export class Cluster extends Emitter<ClusterEvents> {
           `${adapter.version}: use ${adapter.capabilities.serialization.join(" or ")}`,
       );
     }
+    this.#startSupervision(adapter);
     const count = this.#options.workers ?? adapter.availableParallelism();
-    await Promise.all(Array.from({ length: count }, () => this.#slot(this.fork()).online));
+    await Promise.all(Array.from({ length: count }, () => this.#addSlot({}).firstReady));
   }
 
-  /** Forks one more worker with extra environment variables. */
+  /**
+   * Forks one more worker (in a new slot, supervised like the others) with extra environment
+   * variables. Returns at once; the worker comes online later.
+   */
   fork(env: Record<string, string> = {}): Worker {
     if (this.#shutdown) {
       throw new ClusterError("SHUT_DOWN", "Cannot fork: the cluster is shutting down");
@@ -171,28 +225,61 @@ export class Cluster extends Emitter<ClusterEvents> {
     if (typeof env !== "object" || env === null) {
       throw new TypeError(`Cannot fork: env must be an object, got ${typeof env}`);
     }
-    const slot = new Slot(this.#nextId++, this, this.#hooks);
-    this.#slots.set(slot.id, slot);
-    this.#workers.set(slot.id, slot.worker);
-    this.emit("fork", slot.worker);
-    this.#adapter.then(
-      (adapter) => this.#spawn(adapter, slot, env),
-      (error) => slot.failed(error),
-    );
-    return slot.worker;
+    return this.#addSlot(env).current!.worker;
   }
 
   /** Sends `message` to every connected worker. */
   async broadcast(message: unknown): Promise<void> {
-    const sends = [...this.#slots.values()].filter((s) => s.connected).map((s) =>
+    const sends = [...this.#entries.values()].filter((s) => s.connected).map((s) =>
       s.send(message)
     );
     await Promise.allSettled(sends);
   }
 
   /**
-   * Disconnects every worker, kills those still alive after `timeout`, waits for all exits and
-   * closes the listen sockets. Idempotent: later calls return the same promise.
+   * Replaces every worker without dropping a connection: for each slot in turn
+   * (`reloadConcurrency` at once) a new worker starts, and once it is ready the old one stops
+   * getting connections and drains. If a replacement does not become ready, the reload stops,
+   * the old worker keeps serving, and this rejects with `ClusterError` `RELOAD_FAILED` naming
+   * the slot. A reload requested while one runs joins it.
+   */
+  reload(): Promise<void> {
+    if (this.#shutdown) {
+      return Promise.reject(
+        new ClusterError("SHUT_DOWN", "Cannot reload: the cluster is shutting down"),
+      );
+    }
+    this.#reloading ??= this.#doReload().finally(() => (this.#reloading = undefined));
+    return this.#reloading;
+  }
+
+  /**
+   * Grows or shrinks the cluster to `count` workers. New slots are forked (resolves once they
+   * are ready); removed slots (the newest first) drain gracefully (resolves once they exited).
+   */
+  async scale(count: number): Promise<void> {
+    if (!(Number.isInteger(count) && count >= 0)) {
+      throw new RangeError(`Cannot scale: expected an integer >= 0, got ${count}`);
+    }
+    if (this.#shutdown) {
+      throw new ClusterError("SHUT_DOWN", "Cannot scale: the cluster is shutting down");
+    }
+    await this.#startSupervision(await this.#adapter);
+    const active = [...this.#slots.values()].filter((slot) => !slot.stopped);
+    const timeout = this.#options.shutdownTimeout ?? 10_000;
+    if (count > active.length) {
+      const added = Array.from({ length: count - active.length }, () => this.#addSlot({}));
+      await Promise.all(added.map((slot) => slot.firstReady));
+    } else {
+      const removed = active.sort((a, b) => b.index - a.index).slice(0, active.length - count);
+      await Promise.all(removed.map((slot) => this.#retire(slot, timeout)));
+    }
+  }
+
+  /**
+   * Stops accepting connections, lets every worker finish its in-flight requests and exit
+   * (killing those still alive after `timeout`), and closes the listen sockets. Idempotent:
+   * later calls return the same promise.
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
     this.#shutdown ??= this.#doShutdown(options.timeout ?? this.#options.shutdownTimeout ?? 10_000);
@@ -200,6 +287,12 @@ export class Cluster extends Emitter<ClusterEvents> {
   }
 
   async #doShutdown(timeout: number): Promise<void> {
+    if (this.#watchdog !== undefined) clearInterval(this.#watchdog);
+    for (const slot of this.#slots.values()) {
+      slot.stopped = true;
+      if (slot.timer !== undefined) clearTimeout(slot.timer);
+      slot.settle.reject(new ClusterError("SHUT_DOWN", `Slot ${slot.index} was shut down`));
+    }
     // Stop accepting first (the primary's listen sockets), then let the workers drain.
     const handles = await Promise.allSettled(this.#handles.values());
     this.#handles.clear();
@@ -207,28 +300,256 @@ export class Cluster extends Emitter<ClusterEvents> {
     await Promise.all(
       handles.map((h) => h.status === "fulfilled" && "close" in h.value ? h.value.close() : null),
     );
-    await Promise.all([...this.#slots.values()].map((slot) => slot.stop(timeout)));
+    await Promise.all([...this.#entries.values()].map((entry) => entry.stop(timeout)));
+    for (const off of this.#signalsOff.splice(0)) off();
   }
 
-  #slot(worker: Worker): Slot {
-    return this.#slots.get(worker.id)!;
+  // ---- supervision ----------------------------------------------------------------------
+
+  #started = false;
+
+  #startSupervision(adapter: Adapter): void {
+    if (this.#started) return;
+    this.#started = true;
+    const o = this.#options;
+    const timeout = o.heartbeatTimeout ?? 0;
+    if (timeout > 0 || (o.maxMemory ?? 0) > 0 || (o.maxRequests ?? 0) > 0) {
+      const every = Math.max(50, Math.min(timeout > 0 ? timeout / 4 : 1000, 1000));
+      this.#watchdog = setInterval(() => this.#watch(), every);
+      adapter.unrefTimer(this.#watchdog);
+    }
+    if (o.signals ?? true) this.#installSignals(adapter);
   }
 
-  #spawn(adapter: Adapter, slot: Slot, extraEnv: Record<string, string>): void {
+  #installSignals(adapter: Adapter): void {
+    let interrupts = 0;
+    const stop = (signal: string) => {
+      interrupts++;
+      if (signal === "SIGINT" && interrupts >= 3) {
+        // Asked three times: stop waiting for workers.
+        for (const entry of this.#entries.values()) entry.kill("SIGKILL");
+        adapter.exit(130);
+        return;
+      }
+      this.shutdown().then(() => adapter.exit(0), () => adapter.exit(1));
+    };
+    const on = (signal: string, handler: () => void) => {
+      try {
+        this.#signalsOff.push(adapter.onSignal(signal, handler));
+      } catch {
+        // A signal this platform lacks (SIGTTIN on Windows): nothing to handle.
+      }
+    };
+    on("SIGTERM", () => stop("SIGTERM"));
+    on("SIGINT", () => stop("SIGINT"));
+    on("SIGHUP", () => void this.reload().catch((error) => this.emit("error", error, undefined)));
+    const count = () => [...this.#slots.values()].filter((slot) => !slot.stopped).length;
+    const scaleTo = (n: number) =>
+      void this.scale(n).catch((e) => this.emit("error", e, undefined));
+    on("SIGTTIN", () => scaleTo(count() + 1));
+    on("SIGTTOU", () => scaleTo(Math.max(1, count() - 1)));
+  }
+
+  /** Creates a slot and forks its first worker. */
+  #addSlot(env: Record<string, string>): Slot {
+    let settle!: Slot["settle"];
+    const firstReady = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    firstReady.catch(() => {});
+    const maxRequests = this.#options.maxRequests ?? 0;
+    const respawn = this.#options.respawn ?? true;
+    const slot: Slot = {
+      index: this.#nextSlot++,
+      env,
+      current: undefined,
+      tracker: new RestartTracker(typeof respawn === "object" ? respawn : {}),
+      timer: undefined,
+      stopped: false,
+      replacing: false,
+      recycleAt: maxRequests > 0 ? maxRequests * (1 + Math.random() * 0.1) : Infinity,
+      firstReady,
+      settle,
+    };
+    this.#slots.set(slot.index, slot);
+    slot.current = this.#forkInto(slot);
+    return slot;
+  }
+
+  /** Forks a worker for `slot` (it becomes `slot.current` only if the caller says so). */
+  #forkInto(slot: Slot): Entry {
+    const entry = new Entry(
+      this.#nextId++,
+      slot.index,
+      this.#options.readiness ?? "listening",
+      this.#hooks,
+    );
+    this.#entries.set(entry.id, entry);
+    this.#workers.set(entry.id, entry.worker);
+    this.emit("fork", entry.worker);
+    this.#adapter.then(
+      (adapter) => this.#spawn(adapter, entry, slot.env),
+      (error) => entry.failed(error),
+    );
+    const readyTimeout = this.#options.readyTimeout ?? 30_000;
+    const timer = setTimeout(() => {
+      if (!entry.isReady) {
+        this.emit(
+          "error",
+          new ClusterError(
+            "WORKER_START_FAILED",
+            `Worker ${entry.id} (slot ${slot.index}) was not ready within ${readyTimeout} ms: killing it`,
+          ),
+          entry.worker,
+        );
+        entry.terminate("SIGKILL");
+      }
+    }, readyTimeout);
+    this.#adapter.then((adapter) => adapter.unrefTimer(timer), () => {});
+    entry.ready.then(() => {
+      clearTimeout(timer);
+      if (slot.current === entry) slot.settle.resolve();
+    }, () => clearTimeout(timer));
+    return entry;
+  }
+
+  /** A worker exited: restart its slot if it was not asked to stop. */
+  #onExited(entry: Entry, code: number | null, signal: string | null): void {
+    const slot = this.#slots.get(entry.slot);
+    if (!slot || slot.current !== entry) return; // a replaced or retired worker
+    slot.current = undefined;
+    if (this.#shutdown || slot.stopped || slot.replacing || entry.exitedAfterDisconnect) return;
+    const respawn = this.#options.respawn ?? true;
+    const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+    if (respawn === false) {
+      slot.stopped = true;
+      slot.settle.reject(
+        new ClusterError(
+          "WORKER_START_FAILED",
+          `Worker ${entry.id} (slot ${slot.index}) ended (${how}) before it was ready: ${
+            errorLine(entry.stderrTail)
+          }`,
+        ),
+      );
+      return;
+    }
+    const now = performance.now();
+    const delay = slot.tracker.record({ at: now, code, signal }, now - entry.startedAt);
+    if (delay === undefined) {
+      slot.stopped = true;
+      const ends = slot.tracker.failures.map((f) => f.signal ?? String(f.code)).join(", ");
+      const tail = entry.stderrTail.trim().split("\n").slice(-5).join("\n");
+      const error = new ClusterError(
+        "CRASH_LOOP",
+        `Slot ${slot.index} stopped restarting: its workers ended ${slot.tracker.failures.length} times ` +
+          `in a row (${ends}); last stderr lines:\n${
+            tail || "(none)"
+          }\nFix the worker and call scale() or reload()`,
+      );
+      this.emit("crashloop", slot.index, error);
+      this.emit("error", error, entry.worker);
+      slot.settle.reject(error);
+      return;
+    }
+    slot.timer = setTimeout(() => {
+      slot.timer = undefined;
+      if (!this.#shutdown && !slot.stopped && !slot.current) slot.current = this.#forkInto(slot);
+    }, delay);
+  }
+
+  async #doReload(): Promise<void> {
+    const slots = [...this.#slots.values()].filter((slot) => !slot.stopped && slot.current);
+    const concurrency = this.#options.reloadConcurrency ?? 1;
+    let next = 0;
+    const lane = async () => {
+      while (next < slots.length) await this.#replace(slots[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, slots.length) }, lane));
+  }
+
+  /** Starts a new worker in `slot`, waits until it is ready, then drains the old one. */
+  async #replace(slot: Slot): Promise<void> {
+    if (slot.replacing || slot.stopped) return;
+    slot.replacing = true;
+    const old = slot.current;
+    const fresh = this.#forkInto(slot);
+    try {
+      await fresh.ready;
+    } catch (error) {
+      fresh.kill("SIGKILL");
+      throw new ClusterError(
+        "RELOAD_FAILED",
+        `Reload stopped at slot ${slot.index}: its new worker ${fresh.id} did not become ready ` +
+          `(${(error as Error).message}); worker ${old?.id} keeps serving`,
+        { cause: error },
+      );
+    } finally {
+      slot.replacing = false;
+    }
+    slot.current = fresh;
+    slot.settle.resolve();
+    slot.recycleAt = this.#options.maxRequests
+      ? this.#options.maxRequests * (1 + Math.random() * 0.1)
+      : Infinity;
+    if (old && old.state !== "dead") await old.stop(this.#options.shutdownTimeout ?? 10_000);
+  }
+
+  async #retire(slot: Slot, timeout: number): Promise<void> {
+    slot.stopped = true;
+    if (slot.timer !== undefined) clearTimeout(slot.timer);
+    this.#slots.delete(slot.index);
+    if (slot.current) await slot.current.stop(timeout);
+  }
+
+  /** Watchdog and recycling, on heartbeats. */
+  #watch(): void {
+    const o = this.#options;
+    const now = performance.now();
+    const timeout = o.heartbeatTimeout ?? 0;
+    for (const slot of this.#slots.values()) {
+      const entry = slot.current;
+      if (!entry || entry.state === "none" || entry.state === "dead" || slot.replacing) continue;
+      if (timeout > 0 && now - entry.lastBeat > timeout && !entry.exitedAfterDisconnect) {
+        if (entry.unresponsiveSince === undefined) {
+          entry.unresponsiveSince = now;
+          this.emit("unresponsive", entry.worker);
+          entry.terminate("SIGTERM");
+        } else if (now - entry.unresponsiveSince > (o.killTimeout ?? 5000)) {
+          entry.terminate("SIGKILL");
+        }
+        continue;
+      }
+      if (!entry.isReady) continue;
+      if (entry.requests >= slot.recycleAt) this.#recycle(slot, entry, "requests");
+      else if ((o.maxMemory ?? 0) > 0 && entry.rss > o.maxMemory!) {
+        this.#recycle(slot, entry, "memory");
+      }
+    }
+  }
+
+  #recycle(slot: Slot, entry: Entry, reason: "requests" | "memory"): void {
+    this.emit("recycle", entry.worker, reason);
+    this.#replace(slot).catch((error) => this.emit("error", error, entry.worker));
+  }
+
+  #entry(worker: Worker): Entry {
+    return this.#entries.get(worker.id)!;
+  }
+
+  #spawn(adapter: Adapter, entry: Entry, extraEnv: Record<string, string>): void {
     const o = this.#options;
     const exec = o.exec ?? adapter.mainModule();
     if (!exec) {
-      slot.failed(new TypeError("Cannot fork: no main module to run; set the `exec` option"));
+      entry.failed(new TypeError("Cannot fork: no main module to run; set the `exec` option"));
       return;
     }
     const env: Record<string, string> = {
       ...adapter.envObject(),
       ...o.env,
       ...extraEnv,
-      [ENV_WORKER_ID]: String(slot.id),
-      [ENV_TOKEN]: slot.token,
+      [ENV_WORKER_ID]: String(entry.id),
+      [ENV_TOKEN]: entry.token,
     };
-    slot.attach(adapter.spawn({
+    if (this.#watchdog !== undefined) env[ENV_HEARTBEAT] = String(o.heartbeatInterval ?? 1000);
+    entry.attach(adapter.spawn({
       exec,
       args: o.args ?? [],
       execArgv: o.execArgv ?? adapter.inheritedExecArgv(),
@@ -236,44 +557,51 @@ export class Cluster extends Emitter<ClusterEvents> {
       cwd: o.cwd,
       silent: o.silent ?? false,
       serialization: o.serialization ?? "json",
-    }, slot.events()));
+    }, entry.events()));
   }
 
   /** Routes one decoded internal message from a worker. */
-  async #onInternal(slot: Slot, message: WorkerToPrimary, handle: unknown): Promise<void> {
+  async #onInternal(entry: Entry, message: WorkerToPrimary, handle: unknown): Promise<void> {
     switch (message.cmd) {
       case "online":
-        return slot.online_();
+        return entry.online_();
+      case "ready":
+        return entry.readyBy("manual");
+      case "heartbeat":
+        entry.lastBeat = performance.now();
+        entry.requests = message.requests;
+        entry.rss = message.rss;
+        return;
       case "query":
-        return await this.#query(slot, message);
+        return await this.#query(entry, message);
       case "listening": {
         // Synchronous, so that "listening" is emitted before messages the worker sent after it.
         const handle = this.#bound.get(message.key);
-        if (!slot.keys.has(message.key) || !handle) {
+        if (!entry.keys.has(message.key) || !handle) {
           // A worker we are disconnecting may report a bind that raced with it: not an error.
-          if (slot.exitedAfterDisconnect) return;
-          return slot.bad(`listening on ${message.key}, which it never asked for`);
+          if (entry.exitedAfterDisconnect) return;
+          return entry.bad(`listening on ${message.key}, which it never asked for`);
         }
-        slot.listening(message.address);
-        if (handle instanceof RoundRobinHandle) handle.add(slot);
-        if (handle instanceof ReusePortHandle) handle.bound(slot.id, message.address.port);
+        entry.listening(message.address);
+        if (handle instanceof RoundRobinHandle) handle.add(entry);
+        if (handle instanceof ReusePortHandle) handle.bound(entry.id, message.address.port);
         return;
       }
       case "close":
-        return this.#leave(slot, message.key);
+        return this.#leave(entry, message.key);
       case "reply":
-        if (!slot.channel.settle(message.ack, message, handle)) {
-          slot.bad(`reply to unknown request ${message.ack}`);
+        if (!entry.channel.settle(message.ack, message, handle)) {
+          entry.bad(`reply to unknown request ${message.ack}`);
         }
     }
   }
 
   /** Answers a worker's `query` (Node's `queryServer`): find or create the handle for the key. */
-  async #query(slot: Slot, q: Extract<WorkerToPrimary, { cmd: "query" }>): Promise<void> {
+  async #query(entry: Entry, q: Extract<WorkerToPrimary, { cmd: "query" }>): Promise<void> {
     const adapter = await this.#adapter;
     const policy = q.policy ?? this.#options.policy ?? "round-robin";
     const missing = missingCapability(adapter, policy);
-    if (missing) return slot.reply(q.seq, { ok: false, code: "UNSUPPORTED", message: missing });
+    if (missing) return entry.reply(q.seq, { ok: false, code: "UNSUPPORTED", message: missing });
     const key = `${policy}|${q.hostname ?? ""}|${q.port}`;
     let pending = this.#handles.get(key);
     if (!pending) {
@@ -290,16 +618,18 @@ export class Cluster extends Emitter<ClusterEvents> {
     });
     try {
       const handle = await pending;
-      if (!slot.connected) return; // the worker left while the primary was binding
-      slot.keys.add(key);
+      if (!entry.connected) return; // the worker left while the primary was binding
+      entry.keys.add(key);
       if (handle instanceof RoundRobinHandle) {
         const address = handle.listener!.address;
-        return slot.reply(q.seq, ok(address.port, address.hostname));
+        return entry.reply(q.seq, ok(address.port, address.hostname));
       }
-      if (handle instanceof ReusePortHandle) return slot.reply(q.seq, ok(await handle.portFor(slot.id)));
-      await handle.acquire(slot, (listenHandle) => slot.reply(q.seq, ok(q.port), listenHandle));
+      if (handle instanceof ReusePortHandle) {
+        return entry.reply(q.seq, ok(await handle.portFor(entry.id)));
+      }
+      await handle.acquire(entry, (listenHandle) => entry.reply(q.seq, ok(q.port), listenHandle));
     } catch (error) {
-      await slot.reply(q.seq, bindError(error, q.hostname, q.port));
+      await entry.reply(q.seq, bindError(error, q.hostname, q.port));
     }
   }
 
@@ -309,7 +639,11 @@ export class Cluster extends Emitter<ClusterEvents> {
     key: string,
     q: Extract<WorkerToPrimary, { cmd: "query" }>,
   ): Promise<RoundRobinHandle | SharedHandle | ReusePortHandle> {
-    const options = { hostname: q.hostname ?? undefined, port: q.port, backlog: q.backlog ?? undefined };
+    const options = {
+      hostname: q.hostname ?? undefined,
+      port: q.port,
+      backlog: q.backlog ?? undefined,
+    };
     if (policy === "reuse-port") return new ReusePortHandle(key, q.port);
     if (policy === "shared") {
       return new SharedHandle(key, {
@@ -325,13 +659,13 @@ export class Cluster extends Emitter<ClusterEvents> {
     return handle;
   }
 
-  /** Removes `slot` from the handle under `key`, closing the handle when it is unused. */
-  async #leave(slot: Slot, key: string): Promise<void> {
-    slot.keys.delete(key);
+  /** Removes `entry` from the handle under `key`, closing the handle when it is unused. */
+  async #leave(entry: Entry, key: string): Promise<void> {
+    entry.keys.delete(key);
     const pending = this.#handles.get(key);
     const handle = await pending?.catch(() => undefined);
     if (!handle) return;
-    handle.remove(slot.id);
+    handle.remove(entry.id);
     if (handle.size === 0 && this.#handles.get(key) === pending) {
       this.#handles.delete(key);
       this.#bound.delete(key);
@@ -340,228 +674,30 @@ export class Cluster extends Emitter<ClusterEvents> {
   }
 
   /** A worker left for good: drop it from every handle and, once dead, from the registry. */
-  async #forget(slot: Slot, dead: boolean): Promise<void> {
-    for (const key of [...slot.keys]) await this.#leave(slot, key);
+  async #forget(entry: Entry, dead: boolean): Promise<void> {
+    for (const key of [...entry.keys]) await this.#leave(entry, key);
     if (dead) {
-      this.#workers.delete(slot.id);
-      this.#slots.delete(slot.id);
+      this.#workers.delete(entry.id);
+      this.#entries.delete(entry.id);
     }
   }
 }
 
 type Handle = RoundRobinHandle | SharedHandle | ReusePortHandle;
 
-/** What a slot calls back into its cluster for. */
-interface SlotHooks {
-  onInternal(slot: Slot, message: WorkerToPrimary, handle: unknown): Promise<void>;
-  forget(slot: Slot, dead: boolean): Promise<void>;
-}
-
-/** One worker's bookkeeping in the primary; the public {@linkcode Worker} is its facade. */
-class Slot implements WorkerLink, ShareTarget {
-  readonly id: number;
-  readonly token: string = createToken();
-  readonly worker: Worker;
-  readonly channel: Channel;
-  readonly keys = new Set<string>();
-  readonly online: Promise<void>;
-  #cluster: Cluster;
-  #hooks: SlotHooks;
-  #process: ProcessHandle | undefined;
-  #state: WorkerState = "none";
-  #exitedAfterDisconnect = false;
-  #wasOnline = false;
-  #disconnected = false;
-  #stderr = "";
-  #onlineSettle!: { resolve(): void; reject(error: Error): void };
-  #exited: Promise<void>;
-  #exitedResolve!: () => void;
-  #spawned!: { resolve(process: ProcessHandle): void; reject(error: Error): void };
-
-  constructor(id: number, cluster: Cluster, hooks: SlotHooks) {
-    this.id = id;
-    this.#cluster = cluster;
-    this.#hooks = hooks;
-    this.worker = new Worker(id, this);
-    // Sends made before the process is spawned wait for it (in order), as Node's fork allows.
-    const spawned = new Promise<ProcessHandle>((resolve, reject) => {
-      this.#spawned = { resolve, reject };
-    });
-    spawned.catch(() => {});
-    this.channel = new Channel(this.token, (message, handle, keepOpen) => {
-      const child = this.#process;
-      if (child) return child.send(message, handle, keepOpen);
-      return spawned.then((p) => p.send(message, handle, keepOpen));
-    });
-    this.online = new Promise((resolve, reject) => (this.#onlineSettle = { resolve, reject }));
-    this.online.catch(() => {});
-    this.#exited = new Promise((resolve) => (this.#exitedResolve = resolve));
-  }
-
-  get pid(): number | undefined {
-    return this.#process?.pid;
-  }
-  get state(): WorkerState {
-    return this.#state;
-  }
-  get connected(): boolean {
-    return !this.#disconnected && (this.#process?.connected ?? false);
-  }
-  get exitedAfterDisconnect(): boolean {
-    return this.#exitedAfterDisconnect;
-  }
-
-  attach(process: ProcessHandle): void {
-    this.#process = process;
-    this.#spawned.resolve(process);
-  }
-
-  events(): Parameters<Adapter["spawn"]>[1] {
-    return {
-      message: (raw, handle) => this.#onMessage(raw, handle),
-      disconnect: () => this.#onDisconnect(),
-      exit: (code, signal) => this.#onExit(code, signal),
-      error: (error) => this.#emitError(error),
-      stderr: (chunk) => {
-        this.#stderr = (this.#stderr + chunk).slice(-STDERR_TAIL);
-      },
-    };
-  }
-
-  send(message: unknown, handle?: unknown): Promise<void> {
-    return this.channel.sendUser(message, handle);
-  }
-
-  disconnect(): Promise<void> {
-    this.#exitedAfterDisconnect = true;
-    if (this.connected) {
-      this.channel.sendInternal({ cmd: "disconnect" }).catch(() => {});
-      this.#hooks.forget(this, false);
-    }
-    return this.#exited;
-  }
-
-  kill(signal: string): void {
-    this.#exitedAfterDisconnect = true;
-    if (this.#state !== "dead") this.#process?.kill(signal);
-  }
-
-  /** Disconnects, and kills with SIGKILL after `timeout` ms. Resolves at exit. */
-  async stop(timeout: number): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.kill("SIGKILL");
-        resolve();
-      }, timeout);
-    });
-    await Promise.race([this.disconnect(), deadline]);
-    clearTimeout(timer);
-    await this.#exited;
-  }
-
-  handoff(key: string, connection: unknown): Promise<boolean> {
-    return this.channel.request((seq) => ({ cmd: "newconn", seq, key }), connection)
-      .then(({ reply }) => (reply as { accepted: boolean }).accepted);
-  }
-
-  lend(key: string): Promise<unknown> {
-    return this.channel.request((seq) => ({ cmd: "lend", seq, key }))
-      .then(({ reply, handle }) => (reply as { accepted: boolean }).accepted ? handle : undefined);
-  }
-
-  reply(ack: number, result: QueryResult, handle?: unknown): Promise<void> {
-    return this.channel.sendInternal({ cmd: "reply", ack, result }, handle).catch(() => {});
-  }
-
-  online_(): void {
-    if (this.#state !== "none") return this.bad("duplicate online message");
-    this.#state = "online";
-    this.#wasOnline = true;
-    this.worker.emit("online");
-    this.#cluster.emit("online", this.worker);
-    this.#onlineSettle.resolve();
-  }
-
-  listening(address: Address): void {
-    if (this.#state === "online") this.#state = "listening";
-    this.worker.emit("listening", address);
-    this.#cluster.emit("listening", this.worker, address);
-  }
-
-  bad(reason: string): void {
-    this.#emitError(
-      new ClusterError("BAD_MESSAGE", `Dropped a message from worker ${this.id}: ${reason}`),
-    );
-  }
-
-  /** The worker could not even be spawned: report it and finish its life as an exit. */
-  failed(error: unknown): void {
-    this.#spawned.reject(new ClusterError("CHANNEL_CLOSED", `Worker ${this.id} was never spawned`));
-    this.#emitError(error instanceof Error ? error : new Error(String(error)));
-    this.#onExit(1, null);
-  }
-
-  #onMessage(raw: unknown, handle: unknown): void {
-    const decoded = decodeAtPrimary(raw, this.token);
-    if (decoded.kind === "user") {
-      this.worker.emit("message", decoded.data, handle);
-      this.#cluster.emit("message", this.worker, decoded.data, handle);
-    } else if (decoded.kind === "invalid") {
-      this.bad(decoded.reason);
-    } else {
-      this.#hooks.onInternal(this, decoded.message, handle).catch((error) =>
-        this.#emitError(error)
-      );
-    }
-  }
-
-  #onDisconnect(): void {
-    if (this.#disconnected) return;
-    this.#disconnected = true;
-    this.channel.close(`worker ${this.id} disconnected`);
-    this.#hooks.forget(this, this.#state === "dead");
-    if (this.#state !== "dead") this.#state = "disconnected";
-    this.worker.emit("disconnect");
-    this.#cluster.emit("disconnect", this.worker);
-  }
-
-  #onExit(code: number | null, signal: string | null): void {
-    if (this.#state === "dead") return;
-    const wasOnline = this.#wasOnline;
-    this.#onDisconnect();
-    this.#state = "dead";
-    this.#hooks.forget(this, true);
-    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    const why = errorLine(this.#stderr) || "see its output above, or run its script directly";
-    if (!wasOnline) {
-      const error = new ClusterError(
-        "WORKER_START_FAILED",
-        `Worker ${this.id} ${how} before it came online: ${why}`,
-      );
-      this.#emitError(error);
-      this.#onlineSettle.reject(error);
-    } else if (!this.#exitedAfterDisconnect && (code !== 0 || signal !== null)) {
-      this.#emitError(
-        new ClusterError("WORKER_EXITED", `Worker ${this.id} ${how} unexpectedly: ${why}`),
-      );
-    }
-    this.worker.emit("exit", code, signal);
-    this.#cluster.emit("exit", this.worker, code, signal);
-    this.#exitedResolve();
-  }
-
-  #emitError(error: Error): void {
-    this.worker.emit("error", error);
-    this.#cluster.emit("error", error, this.worker);
-  }
-}
-
-/** The most telling line of a worker's stderr: its last error message, not a stack frame. */
-function errorLine(stderr: string): string {
-  const lines = stderr.split("\n").map((line) => line.trim()).filter(Boolean);
-  const errors = lines.filter((line) => /error/i.test(line) && !line.startsWith("at "));
-  return errors[errors.length - 1] ?? lines.slice(-3).join(" | ");
+/** A position in the cluster, kept across restarts and reloads of its worker. */
+interface Slot {
+  index: number;
+  env: Record<string, string>;
+  current: Entry | undefined;
+  tracker: RestartTracker;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Crash-looped, retired or shut down: never restarted. */
+  stopped: boolean;
+  replacing: boolean;
+  recycleAt: number;
+  firstReady: Promise<void>;
+  settle: { resolve(): void; reject(error: Error): void };
 }
 
 function validateOptions(o: ClusterOptions): void {
@@ -572,11 +708,42 @@ function validateOptions(o: ClusterOptions): void {
   if (o.policy !== undefined && !POLICIES.includes(o.policy)) {
     throw new TypeError(`Invalid policy "${o.policy}": use one of ${POLICIES.join(", ")}`);
   }
-  if (o.serialization !== undefined && o.serialization !== "json" && o.serialization !== "advanced") {
+  if (
+    o.serialization !== undefined && o.serialization !== "json" && o.serialization !== "advanced"
+  ) {
     throw new TypeError(`Invalid serialization "${o.serialization}": use "json" or "advanced"`);
   }
   if (o.maxInFlight !== undefined && !(Number.isInteger(o.maxInFlight) && o.maxInFlight >= 1)) {
     throw new RangeError(`Invalid maxInFlight: expected an integer >= 1, got ${o.maxInFlight}`);
+  }
+  if (o.readiness !== undefined && !["online", "listening", "manual"].includes(o.readiness)) {
+    throw new TypeError(
+      `Invalid readiness "${o.readiness}": use "listening", "manual" or "online"`,
+    );
+  }
+  for (
+    const name of [
+      "shutdownTimeout",
+      "readyTimeout",
+      "heartbeatTimeout",
+      "heartbeatInterval",
+      "killTimeout",
+      "maxRequests",
+      "maxMemory",
+    ] as const
+  ) {
+    const value = o[name];
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+      throw new RangeError(`Invalid ${name}: expected a number >= 0, got ${value}`);
+    }
+  }
+  if (
+    o.reloadConcurrency !== undefined &&
+    !(Number.isInteger(o.reloadConcurrency) && o.reloadConcurrency >= 1)
+  ) {
+    throw new RangeError(
+      `Invalid reloadConcurrency: expected an integer >= 1, got ${o.reloadConcurrency}`,
+    );
   }
 }
 

@@ -21,6 +21,8 @@ export const ENVELOPE_KEY = "@x/cluster";
 /** Messages a worker sends to its primary. */
 export type WorkerToPrimary =
   | { cmd: "online" }
+  | { cmd: "ready" }
+  | { cmd: "heartbeat"; requests: number; rss: number }
   | {
     cmd: "query";
     seq: number;
@@ -101,6 +103,13 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
   switch (own(m, "cmd")) {
     case "online":
       return { cmd: "online" };
+    case "ready":
+      return { cmd: "ready" };
+    case "heartbeat": {
+      const requests = own(m, "requests"), rss = own(m, "rss");
+      if (!isCount(requests) || !isCount(rss)) return "heartbeat: bad requests or rss";
+      return { cmd: "heartbeat", requests, rss };
+    }
     case "query": {
       const seq = own(m, "seq"), port = own(m, "port"), hostname = own(m, "hostname");
       const policy = own(m, "policy"), backlog = own(m, "backlog");
@@ -203,6 +212,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function isSeq(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) > 0;
+}
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
 function isPort(value: unknown): value is number {

@@ -6,7 +6,7 @@
 // joins later gets the socket lent by a worker that holds it (through the primary). Connections
 // the primary accepts in those short windows are handed to holders like round-robin ones.
 
-import { RoundRobinHandle, type HandoffTarget } from "./round_robin_handle.ts";
+import { type HandoffTarget, RoundRobinHandle } from "./round_robin_handle.ts";
 import type { Listener } from "./types.ts";
 
 /** A worker that holds (or will hold) the shared socket. */

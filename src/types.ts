@@ -166,6 +166,8 @@ export interface WorkerServer {
   readonly address: Address | undefined;
   /** The listen socket the worker holds ("handle" source), which it can lend. */
   readonly listenHandle: unknown;
+  /** Requests (HTTP) or connections (plain TCP) served so far. */
+  readonly requests: number;
   /** Feeds one handed-over connection ("connections" source). Returns false if closed. */
   accept(connection: unknown): boolean;
   /** Stops accepting, lets in-flight requests finish, closes idle keep-alive connections. */
@@ -199,6 +201,12 @@ export interface Adapter {
   availableParallelism(): number;
   /** Exits the process. */
   exit(code: number): void;
+  /** Calls `handler` on `signal` (e.g. `SIGTERM`) instead of the default; returns the remover. */
+  onSignal(signal: string, handler: () => void): () => void;
+  /** Resident set size of this process, in bytes. */
+  rss(): number;
+  /** Lets the process exit even while `timer` is pending. */
+  unrefTimer(timer: ReturnType<typeof setTimeout>): void;
 
   /** Starts a worker process with an IPC channel. Errors go to `events.error`, never thrown. */
   spawn(options: SpawnOptions, events: ProcessEvents): ProcessHandle;

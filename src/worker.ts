@@ -15,6 +15,8 @@ export type WorkerState = "none" | "online" | "listening" | "disconnected" | "de
 export type WorkerEvents = {
   /** The worker process started and its channel is up. */
   online: [];
+  /** The worker is ready for traffic (per the cluster's `readiness`). */
+  ready: [];
   /** A server in the worker is bound. */
   listening: [address: Address];
   /** A message from the worker (and a handle, if one was sent with it). */
@@ -29,6 +31,8 @@ export type WorkerEvents = {
 
 /** What a {@linkcode Worker} needs from its cluster. Implemented by the primary. */
 export interface WorkerLink {
+  readonly slot: number;
+  readonly isReady: boolean;
   readonly pid: number | undefined;
   readonly state: WorkerState;
   readonly connected: boolean;
@@ -61,6 +65,16 @@ export class Worker extends Emitter<WorkerEvents> {
     super();
     this.id = id;
     this.#link = link;
+  }
+
+  /** The position this worker fills; a restarted or reloaded worker keeps its slot. */
+  get slot(): number {
+    return this.#link.slot;
+  }
+
+  /** True once the worker is ready for traffic (see the cluster's `readiness`). */
+  isReady(): boolean {
+    return this.#link.isReady;
   }
 
   /** OS process id (`undefined` until spawned). */
