@@ -1,25 +1,28 @@
-// Server process tree for bench/churn.ts: the runtime's own `node:cluster`, round-robin
-// (SCHED_RR set before forking), 2 workers each running a node:http server answering "ok".
-// Prints {"ready":true} on stdout once both workers listen.
+// Server tree of bench/run.ts: the runtime's own `node:cluster`, BENCH_WORKERS workers (2), each
+// a node:http server answering with its worker id. BENCH_SCHED=rr sets SCHED_RR before forking,
+// BENCH_SCHED=none SCHED_NONE (the workers accept on the shared listen socket). Prints
+// {"ready":true} once all workers listen.
 
 import cluster from "node:cluster";
 import http from "node:http";
 import process from "node:process";
-
-const port = Number(process.env.BENCH_PORT);
+import { control, maybeStall, PORT, WORKERS } from "./_server_common.ts";
 
 if (cluster.isPrimary) {
-  cluster.schedulingPolicy = cluster.SCHED_RR;
+  cluster.schedulingPolicy = process.env.BENCH_SCHED === "none"
+    ? cluster.SCHED_NONE
+    : cluster.SCHED_RR;
   let listening = 0;
   cluster.on("listening", () => {
-    if (++listening === 2) console.log(JSON.stringify({ ready: true }));
+    if (++listening === WORKERS) console.log(JSON.stringify({ ready: true }));
   });
-  process.once("SIGTERM", () => {
+  control(() => {
     for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
-    process.exit(0);
   });
-  cluster.fork();
-  cluster.fork();
+  for (let i = 0; i < WORKERS; i++) cluster.fork();
 } else {
-  http.createServer((_req, res) => res.end("ok")).listen(port, "127.0.0.1");
+  const id = cluster.worker!.id;
+  const body = String(id);
+  http.createServer((_req, res) => res.end(body)).listen(PORT, "127.0.0.1");
+  maybeStall(id);
 }

@@ -1,28 +1,26 @@
-// Server process tree for bench/churn.ts: our Cluster with 2 workers answering "ok".
-// BENCH_POLICY picks the policy, BENCH_PORT the port. The primary prints one JSON line on
-// stdout: {"ready":true} once both workers listen, or {"skip":"<reason>"} if start() rejects the
-// policy on this runtime. SIGTERM shuts the cluster down (the bench script also kills the group).
+// Server tree of bench/run.ts: our Cluster, BENCH_WORKERS workers (2) answering with their id.
+// BENCH_POLICY picks the policy, BENCH_PORT the port. The primary prints {"ready":true} once all
+// workers listen, or {"skip":"<reason>"} if start() rejects the policy on this runtime.
 
 import process from "node:process";
 import { Cluster, type Policy } from "../mod.ts";
-
-const port = Number(process.env.BENCH_PORT);
+import { control, maybeStall, PORT, WORKERS } from "./_server_common.ts";
 
 if (Cluster.isPrimary) {
   const cluster = new Cluster({
-    workers: 2,
+    workers: WORKERS,
     policy: (process.env.BENCH_POLICY ?? "round-robin") as Policy,
-    shutdownTimeout: 2000,
+    shutdownTimeout: 1000,
+    // The bench tree is killed as a group: no respawn, no signal handling of its own.
+    respawn: false,
+    signals: false,
   });
   let listening = 0;
   cluster.on("listening", () => {
-    if (++listening === 2) console.log(JSON.stringify({ ready: true }));
+    if (++listening === WORKERS) console.log(JSON.stringify({ ready: true }));
   });
   cluster.on("error", (error) => console.error(`bench server: ${error.message}`));
-  process.once("SIGTERM", async () => {
-    await cluster.shutdown().catch(() => {});
-    process.exit(0);
-  });
+  control(() => cluster.shutdown());
   try {
     await cluster.start();
   } catch (error) {
@@ -32,5 +30,8 @@ if (Cluster.isPrimary) {
     process.exit(0);
   }
 } else {
-  await Cluster.worker.serve({ port, hostname: "127.0.0.1" }, () => new Response("ok"));
+  const id = Cluster.worker.id;
+  const body = String(id);
+  await Cluster.worker.serve({ port: PORT, hostname: "127.0.0.1" }, () => new Response(body));
+  maybeStall(id);
 }
