@@ -61,12 +61,22 @@ export interface Results {
   runtimes: Record<string, RuntimeResults>;
 }
 
-const VARIANTS = ["ours-rr", "ours-shared", "ours-reuse", "nc-rr", "nc-none", "indie", "single"];
-const OURS = new Set(["ours-rr", "ours-shared", "ours-reuse"]);
+const VARIANTS = [
+  "ours-rr",
+  "ours-shared",
+  "ours-reuse",
+  "ours-rr-fetch",
+  "nc-rr",
+  "nc-none",
+  "indie",
+  "single",
+];
+const OURS = new Set(["ours-rr", "ours-shared", "ours-reuse", "ours-rr-fetch"]);
 const COLORS: Record<string, string> = {
   "ours-rr": "#1f4e9c",
   "ours-shared": "#3b7dd8",
   "ours-reuse": "#8fb8ef",
+  "ours-rr-fetch": "#6a3d9a",
   "nc-rr": "#c4520a",
   "nc-none": "#f28e2b",
   "indie": "#7f7f7f",
@@ -493,7 +503,7 @@ export function writeReport(results: Results, dir: string): void {
       L.push(
         ...table(
           ["variant", "req/s", "p50 ms", "p99 ms", "p999 ms", "errors"],
-          ids.filter((id) => id !== "single").map((id) => {
+          ids.filter((id) => id !== "single" && id !== "ours-rr-fetch").map((id) => {
             const x = r.stall[id];
             if (!x?.length) {
               return [
@@ -663,7 +673,11 @@ function writeCharts(results: Results, dir: string): void {
   const label = (rt: string, id: string) => results.meta.labels[rt]?.[id] ?? id;
   const trafficSeries = VARIANTS.map((id) => ({
     id,
-    label: id === "indie" ? "2 × reusePort (native server)" : label(rts[0], id),
+    label: id === "indie"
+      ? "2 × reusePort (native server)"
+      : id === "ours-reuse"
+      ? "ours reuse-port (native server)"
+      : label(rts[0], id),
     color: COLORS[id],
   }));
   const bars = (
@@ -708,7 +722,7 @@ function writeCharts(results: Results, dir: string): void {
           rt,
           results.runtimes[rt].churn,
           (s) => fairness(s, results.meta.settings.workers).cv,
-          VARIANTS.filter((v) => v !== "single"),
+          VARIANTS.filter((v) => v !== "single" && v !== "ours-rr-fetch"),
         ),
       })),
     },
@@ -724,7 +738,7 @@ function writeCharts(results: Results, dir: string): void {
           rt,
           results.runtimes[rt].stall,
           (s) => s.p99,
-          VARIANTS.filter((v) => v !== "single"),
+          VARIANTS.filter((v) => v !== "single" && v !== "ours-rr-fetch"),
         ),
       })),
     },

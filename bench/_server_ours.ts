@@ -1,7 +1,11 @@
 // Server tree of bench/run.ts: our Cluster, BENCH_WORKERS workers (2) answering with their id.
-// BENCH_POLICY picks the policy, BENCH_PORT the port. The primary prints {"ready":true} once all
+// BENCH_POLICY picks the policy, BENCH_PORT the port. BENCH_API=listen serves a node:http server
+// through `Cluster.worker.listen()` (the same server code as the node:cluster workers);
+// otherwise a fetch handler through `Cluster.worker.serve()` (node:http behind our fetch bridge,
+// or Deno.serve / Bun.serve for reuse-port). The primary prints {"ready":true} once all
 // workers listen, or {"skip":"<reason>"} if start() rejects the policy on this runtime.
 
+import http from "node:http";
 import process from "node:process";
 import { Cluster, type Policy } from "../mod.ts";
 import { control, maybeStall, PORT, WORKERS } from "./_server_common.ts";
@@ -11,6 +15,10 @@ if (Cluster.isPrimary) {
     workers: WORKERS,
     policy: (process.env.BENCH_POLICY ?? "round-robin") as Policy,
     shutdownTimeout: 1000,
+    // For experiments only (bench/run.ts never sets it): round-robin handoffs in flight.
+    ...(process.env.BENCH_MAX_IN_FLIGHT
+      ? { maxInFlight: Number(process.env.BENCH_MAX_IN_FLIGHT) }
+      : {}),
     // The bench tree is killed as a group: no respawn, no signal handling of its own.
     respawn: false,
     signals: false,
@@ -32,6 +40,11 @@ if (Cluster.isPrimary) {
 } else {
   const id = Cluster.worker.id;
   const body = String(id);
-  await Cluster.worker.serve({ port: PORT, hostname: "127.0.0.1" }, () => new Response(body));
+  const where = { port: PORT, hostname: "127.0.0.1" };
+  if (process.env.BENCH_API === "listen") {
+    await Cluster.worker.listen(http.createServer((_req, res) => res.end(body)), where);
+  } else {
+    await Cluster.worker.serve(where, () => new Response(body));
+  }
   maybeStall(id);
 }

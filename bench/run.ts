@@ -73,56 +73,37 @@ export interface Variant {
 
 function variants(runtime: Runtime): Variant[] {
   const native = { node: "node:http", deno: "Deno.serve", bun: "Bun.serve" }[runtime];
+  // Ours serves the same server code as what it is compared with: node:http (listen()) against
+  // node:cluster; for reuse-port the server the independent reusePort servers use. One more
+  // variant shows what our fetch bridge (serve() on node:http) costs on top of round-robin.
+  const ours = "_server_ours.ts";
+  const nc = "_server_node_cluster.ts";
+  const reuseApi: Record<string, string> = runtime === "node" ? { BENCH_API: "listen" } : {};
+  const v = (id: string, label: string, server: string, env: Record<string, string>): Variant => ({
+    id,
+    label,
+    ours: id.startsWith("ours"),
+    server,
+    env,
+  });
   return [
-    {
-      id: "ours-rr",
-      label: "ours round-robin",
-      ours: true,
-      server: "_server_ours.ts",
-      env: { BENCH_POLICY: "round-robin" },
-    },
-    {
-      id: "ours-shared",
-      label: "ours shared",
-      ours: true,
-      server: "_server_ours.ts",
-      env: { BENCH_POLICY: "shared" },
-    },
-    {
-      id: "ours-reuse",
-      label: "ours reuse-port",
-      ours: true,
-      server: "_server_ours.ts",
-      env: { BENCH_POLICY: "reuse-port" },
-    },
-    {
-      id: "nc-rr",
-      label: "node:cluster SCHED_RR",
-      ours: false,
-      server: "_server_node_cluster.ts",
-      env: { BENCH_SCHED: "rr" },
-    },
-    {
-      id: "nc-none",
-      label: "node:cluster SCHED_NONE",
-      ours: false,
-      server: "_server_node_cluster.ts",
-      env: { BENCH_SCHED: "none" },
-    },
-    {
-      id: "indie",
-      label: `${WORKERS} × reusePort ${native}`,
-      ours: false,
-      server: "_server_reuseport.ts",
-      env: {},
-    },
-    {
-      id: "single",
-      label: "1 process node:http",
-      ours: false,
-      server: "_server_reuseport.ts",
-      env: { BENCH_SINGLE: "1" },
-    },
+    v("ours-rr", "ours round-robin (node:http)", ours, {
+      BENCH_POLICY: "round-robin",
+      BENCH_API: "listen",
+    }),
+    v("ours-shared", "ours shared (node:http)", ours, {
+      BENCH_POLICY: "shared",
+      BENCH_API: "listen",
+    }),
+    v("ours-reuse", `ours reuse-port (${native})`, ours, {
+      BENCH_POLICY: "reuse-port",
+      ...reuseApi,
+    }),
+    v("ours-rr-fetch", "ours round-robin, serve(fetch)", ours, { BENCH_POLICY: "round-robin" }),
+    v("nc-rr", "node:cluster SCHED_RR", nc, { BENCH_SCHED: "rr" }),
+    v("nc-none", "node:cluster SCHED_NONE", nc, { BENCH_SCHED: "none" }),
+    v("indie", `${WORKERS} × reusePort ${native}`, "_server_reuseport.ts", {}),
+    v("single", "1 process node:http", "_server_reuseport.ts", { BENCH_SINGLE: "1" }),
   ];
 }
 
@@ -219,7 +200,11 @@ async function traffic(runtime: Runtime, r: Results["runtimes"][string]): Promis
 async function stall(runtime: Runtime, r: Results["runtimes"][string]): Promise<void> {
   for (let round = 1; round <= ROUNDS; round++) {
     for (const v of variants(runtime)) {
-      if (v.id === "single" || r.skipped[v.id] || r.failed[`stall ${v.id}`]) continue;
+      // The single process has no second worker; the fetch variant routes like ours-rr.
+      if (
+        v.id === "single" || v.id === "ours-rr-fetch" || r.skipped[v.id] ||
+        r.failed[`stall ${v.id}`]
+      ) continue;
       let started;
       try {
         started = await startServer(runtime, v, { BENCH_STALL: "1" });
