@@ -275,10 +275,18 @@ function listenerOf(server: net.Server): Listener {
   return {
     address,
     handle: server,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // Resolves once the listen socket is closed, not when its connections are: Node's
+    // net.Server.close() callback waits until every worker closed the sockets it was sent,
+    // which only happens after the workers were told to stop.
+    close: () => {
+      if (server.listening) server.close();
+      return Promise.resolve();
+    },
     release: (connection) => (connection as net.Socket).destroy(),
   };
 }
+
+const IDLE_GRACE_MS = 1000;
 
 /** Connects a user's server to a source and tracks its connections for a graceful close. */
 async function attachServer(server: net.Server, source: ServeSource): Promise<WorkerServer> {
@@ -300,7 +308,7 @@ async function attachServer(server: net.Server, source: ServeSource): Promise<Wo
   };
   if (isHttp) {
     // While closing, every response says `Connection: close`, so keep-alive clients move on.
-    server.on("request", (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    server.prependListener("request", (_req: http.IncomingMessage, res: http.ServerResponse) => {
       requests++;
       if (closing) res.shouldKeepAlive = false;
     });
@@ -329,6 +337,8 @@ async function attachServer(server: net.Server, source: ServeSource): Promise<Wo
       if (!isHttp) requests++;
     });
     address = addressOf(server);
+    // A reload hands this very socket to the replacement (lend), so closing ours resets nothing.
+    listenHandle = server;
   }
   return {
     address,
@@ -339,11 +349,20 @@ async function attachServer(server: net.Server, source: ServeSource): Promise<Wo
     accept: (connection) => feed(connection as net.Socket),
     async close() {
       closing = true;
-      listenHandle?.close();
-      if (server.listening) server.close();
+      if (listenHandle !== server) listenHandle?.close();
+      // Node's http.Server.close() also closes idle keep-alive connections at once, which
+      // races with clients' next requests: close only the listen socket (net.Server's close).
+      if (server.listening) {
+        if (server instanceof net.Server) net.Server.prototype.close.call(server);
+        else (server as { close(): void }).close(); // Bun: http.Server is no net.Server
+      }
+      // Closing an idle keep-alive connection races with a request the client is sending on
+      // it (the client sees ECONNRESET). So active clients first get their next response with
+      // `Connection: close`; only connections still idle after IDLE_GRACE_MS are closed.
       const http1 = server as http.Server;
+      const graceEnds = Date.now() + IDLE_GRACE_MS;
       while (sockets.size > 0) {
-        http1.closeIdleConnections?.();
+        if (Date.now() >= graceEnds) http1.closeIdleConnections?.();
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
     },

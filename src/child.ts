@@ -283,9 +283,13 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       }
       case "lend": {
         const listenHandle = this.#servers.get(m.key)?.listenHandle;
-        const accepted = listenHandle !== undefined;
-        channel.sendInternal({ cmd: "reply", ack: m.seq, accepted }, listenHandle)
-          .catch(() => {});
+        const refuse = () => channel.sendInternal({ cmd: "reply", ack: m.seq, accepted: false });
+        if (listenHandle === undefined) refuse().catch(() => {});
+        // A runtime may refuse to send this kind of handle (Bun's http.Server): say no, not hang.
+        else {
+          channel.sendInternal({ cmd: "reply", ack: m.seq, accepted: true }, listenHandle)
+            .catch(() => refuse().catch(() => {}));
+        }
         return;
       }
       case "disconnect":
@@ -325,6 +329,8 @@ function sourceOf(
     case "shared":
       return { kind: "handle", handle };
     case "reuse-port":
+      // With a handle, this worker inherits its predecessor's SO_REUSEPORT socket (reload).
+      if (handle !== undefined) return { kind: "handle", handle };
       return {
         kind: "reuse-port",
         hostname: result.hostname ?? undefined,

@@ -144,6 +144,8 @@ export interface ShutdownOptions {
 export class Cluster extends Emitter<ClusterEvents> {
   #options: ClusterOptions;
   #adapter: Promise<Adapter>;
+  /** The adapter, once loaded (for synchronous paths). */
+  #adapterNow: Adapter | undefined;
   #nextId = 1;
   #nextSlot = 0;
   #entries = new Map<number, Entry>();
@@ -168,7 +170,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     validateOptions(options);
     this.#options = { ...options };
     this.#adapter = options.adapter ? Promise.resolve(options.adapter) : runtime().loadAdapter();
-    this.#adapter.catch(() => {});
+    this.#adapter.then((adapter) => (this.#adapterNow = adapter), () => {});
   }
 
   /** True in the primary process (the one that was not forked by a cluster). */
@@ -411,6 +413,12 @@ export class Cluster extends Emitter<ClusterEvents> {
     return entry;
   }
 
+  /** The worker `entry` is replacing, while its slot is being reloaded or recycled. */
+  #predecessor(entry: Entry): Entry | undefined {
+    const slot = this.#slots.get(entry.slot);
+    return slot?.replacing && slot.current !== entry ? slot.current : undefined;
+  }
+
   /** A worker exited: restart its slot if it was not asked to stop. */
   #onExited(entry: Entry, code: number | null, signal: string | null): void {
     const slot = this.#slots.get(entry.slot);
@@ -437,12 +445,12 @@ export class Cluster extends Emitter<ClusterEvents> {
       slot.stopped = true;
       const ends = slot.tracker.failures.map((f) => f.signal ?? String(f.code)).join(", ");
       const tail = entry.stderrTail.trim().split("\n").slice(-5).join("\n");
+      const last = errorLine(entry.stderrTail);
       const error = new ClusterError(
         "CRASH_LOOP",
         `Slot ${slot.index} stopped restarting: its workers ended ${slot.tracker.failures.length} times ` +
-          `in a row (${ends}); last stderr lines:\n${
-            tail || "(none)"
-          }\nFix the worker and call scale() or reload()`,
+          `in a row (${ends}); last error: ${last || "(none)"}; ` +
+          `last stderr lines:\n${tail || "(none)"}\nFix the worker and call scale() or reload()`,
       );
       this.emit("crashloop", slot.index, error);
       this.emit("error", error, entry.worker);
@@ -584,7 +592,13 @@ export class Cluster extends Emitter<ClusterEvents> {
         }
         entry.listening(message.address);
         if (handle instanceof RoundRobinHandle) handle.add(entry);
-        if (handle instanceof ReusePortHandle) handle.bound(entry.id, message.address.port);
+        if (handle instanceof ReusePortHandle) {
+          handle.bound(entry.id, message.address.port);
+          for (const connection of handle.release(entry.id)) {
+            const close = () => this.#adapterNow?.discard(connection);
+            entry.handoff(message.key, connection).then(close, close);
+          }
+        }
         return;
       }
       case "close":
@@ -625,7 +639,20 @@ export class Cluster extends Emitter<ClusterEvents> {
         return entry.reply(q.seq, ok(address.port, address.hostname));
       }
       if (handle instanceof ReusePortHandle) {
-        return entry.reply(q.seq, ok(await handle.portFor(entry.id)));
+        const port = await handle.portFor(entry.id);
+        // A replacement inherits its predecessor's socket: no listener closes during a reload,
+        // so no queued connection is reset.
+        const predecessor = this.#predecessor(entry);
+        const lent = predecessor?.keys.has(key)
+          ? await predecessor.lend(key).catch(() => undefined)
+          : undefined;
+        if (lent === undefined) return entry.reply(q.seq, ok(port));
+        // The socket passes through the primary, which may accept on it for a moment: those
+        // connections wait for the replacement's `listening`.
+        const adopted = adapter.adopt(lent, (connection) => handle.hold(entry.id, connection));
+        await entry.reply(q.seq, ok(port), lent);
+        await adopted.close();
+        return;
       }
       await handle.acquire(entry, (listenHandle) => entry.reply(q.seq, ok(q.port), listenHandle));
     } catch (error) {
@@ -666,6 +693,9 @@ export class Cluster extends Emitter<ClusterEvents> {
     const handle = await pending?.catch(() => undefined);
     if (!handle) return;
     handle.remove(entry.id);
+    if (handle instanceof ReusePortHandle) {
+      for (const connection of handle.release(entry.id)) this.#adapterNow?.discard(connection);
+    }
     if (handle.size === 0 && this.#handles.get(key) === pending) {
       this.#handles.delete(key);
       this.#bound.delete(key);
