@@ -159,9 +159,17 @@ export class NodeApiAdapter implements Adapter {
       disconnect() {
         if (child.connected) child.disconnect();
       },
-      kill: (signal) =>
-        child.exitCode === null && child.signalCode === null &&
-        child.kill((signal ?? "SIGTERM") as NodeJS.Signals),
+      // process.kill on the pid, and our own `exited`: Deno's ChildProcess.kill() sends
+      // nothing once it sent one signal, so a SIGKILL after an ignored SIGTERM would be lost.
+      kill: (signal) => {
+        if (exited || child.pid === undefined) return false;
+        try {
+          process.kill(child.pid, (signal ?? "SIGTERM") as NodeJS.Signals);
+          return true;
+        } catch {
+          return false;
+        }
+      },
     };
   }
 
