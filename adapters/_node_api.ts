@@ -5,6 +5,7 @@
 // runtime does better or differently.
 
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
@@ -296,6 +297,39 @@ function listenerOf(server: net.Server): Listener {
 
 const IDLE_GRACE_MS = 1000;
 
+/** Binds a plain listen socket with SO_REUSEPORT. */
+function listenReusePort(
+  source: Extract<ServeSource, { kind: "reuse-port" }>,
+): Promise<net.Server> {
+  const server = net.createServer();
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    const options = {
+      host: source.hostname,
+      port: source.port,
+      backlog: source.backlog,
+      reusePort: true,
+    } as net.ListenOptions;
+    server.listen(options, () => {
+      server.off("error", reject);
+      resolve(server);
+    });
+  });
+}
+
+/**
+ * Whether Linux moves connections queued on a closing SO_REUSEPORT listener to another one of
+ * its group (`net.ipv4.tcp_migrate_req=1`). Only then can a runtime's native server, whose
+ * socket cannot be handed to a replacement, be closed by a reload without resetting any.
+ */
+export function kernelMigratesQueuedConnections(): boolean {
+  try {
+    return readFileSync("/proc/sys/net/ipv4/tcp_migrate_req", "utf8").trim() === "1";
+  } catch {
+    return false;
+  }
+}
+
 /** Connects a user's server to a source and tracks its connections for a graceful close. */
 async function attachServer(server: net.Server, source: ServeSource): Promise<WorkerServer> {
   const sockets = new Set<net.Socket>();
@@ -321,33 +355,15 @@ async function attachServer(server: net.Server, source: ServeSource): Promise<Wo
       if (closing) res.shouldKeepAlive = false;
     });
   }
+  // Every source but handed-over connections is a listen socket whose connections are fed to
+  // the server. For reuse-port that is a plain net.Server we bind (not the user's server), so a
+  // reload can hand this very socket to the replacement (lend) and no listener ever closes with
+  // connections queued on it.
   let listenHandle: net.Server | undefined;
-  let address: Address | undefined;
-  if (source.kind === "handle") {
-    listenHandle = source.handle as net.Server;
-    listenHandle.on("connection", (socket: net.Socket) => feed(socket) || socket.destroy());
-    address = addressOf(listenHandle);
-  } else if (source.kind === "reuse-port") {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen({
-        host: source.hostname,
-        port: source.port,
-        backlog: source.backlog,
-        reusePort: true,
-      } as net.ListenOptions, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-    server.on("connection", (socket: net.Socket) => {
-      track(socket);
-      if (!isHttp) requests++;
-    });
-    address = addressOf(server);
-    // A reload hands this very socket to the replacement (lend), so closing ours resets nothing.
-    listenHandle = server;
-  }
+  if (source.kind === "handle") listenHandle = source.handle as net.Server;
+  else if (source.kind === "reuse-port") listenHandle = await listenReusePort(source);
+  listenHandle?.on("connection", (socket: net.Socket) => feed(socket) || socket.destroy());
+  const address = listenHandle ? addressOf(listenHandle) : undefined;
   return {
     address,
     listenHandle,
@@ -357,13 +373,9 @@ async function attachServer(server: net.Server, source: ServeSource): Promise<Wo
     accept: (connection) => feed(connection as net.Socket),
     async close() {
       closing = true;
-      if (listenHandle !== server) listenHandle?.close();
-      // Node's http.Server.close() also closes idle keep-alive connections at once, which
-      // races with clients' next requests: close only the listen socket (net.Server's close).
-      if (server.listening) {
-        if (server instanceof net.Server) net.Server.prototype.close.call(server);
-        else (server as { close(): void }).close(); // Bun: http.Server is no net.Server
-      }
+      // Only the listen socket: http.Server.close() would also close idle keep-alive
+      // connections at once, racing with the clients' next requests.
+      listenHandle?.close();
       // Closing an idle keep-alive connection races with a request the client is sending on
       // it (the client sees ECONNRESET). So active clients first get their next response with
       // `Connection: close`; only connections still idle after IDLE_GRACE_MS are closed.

@@ -8,7 +8,7 @@
 
 import process from "node:process";
 import type { Adapter, FetchHandler, ServeSource, WorkerServer } from "../src/types.ts";
-import { countRequests, NodeApiAdapter } from "./_node_api.ts";
+import { countRequests, kernelMigratesQueuedConnections, NodeApiAdapter } from "./_node_api.ts";
 
 /** The slice of Bun's API we use (inline, so published types need no `bun-types`). */
 interface BunServer {
@@ -48,9 +48,13 @@ class BunAdapter extends NodeApiAdapter {
     this.#bun = bun;
   }
 
-  // Bun.serve is Bun's fastest server; it binds by itself, so it serves "reuse-port" only.
+  // Bun.serve is Bun's fastest server; it binds by itself, so it can serve "reuse-port" only.
   override serve(source: ServeSource, handler: FetchHandler): Promise<WorkerServer> {
-    if (source.kind !== "reuse-port") return super.serve(source, handler);
+    // Bun.serve's socket cannot be handed to a reload's replacement: use it only where the
+    // kernel migrates the queued connections of a closing listener (see the README).
+    if (source.kind !== "reuse-port" || !kernelMigratesQueuedConnections()) {
+      return super.serve(source, handler);
+    }
     try {
       const counted = countRequests(handler);
       const server = this.#bun.serve({

@@ -10,7 +10,7 @@
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { Adapter, FetchHandler, ServeSource, WorkerServer } from "../src/types.ts";
-import { countRequests, NodeApiAdapter } from "./_node_api.ts";
+import { countRequests, kernelMigratesQueuedConnections, NodeApiAdapter } from "./_node_api.ts";
 
 /** The slice of Deno's API we use (inline, so published types need no Deno types). */
 interface DenoServer {
@@ -66,7 +66,12 @@ class DenoAdapter extends NodeApiAdapter {
   // Deno.serve is Deno's fastest server; with reusePort it needs --unstable-net. Without the
   // flag, node:http with reusePort (stable in Deno's node:net) serves the same policy.
   override serve(source: ServeSource, handler: FetchHandler): Promise<WorkerServer> {
-    if (source.kind !== "reuse-port" || !unstableNet(this.#deno)) {
+    // Deno.serve's socket cannot be handed to a reload's replacement: use it only where the
+    // kernel migrates the queued connections of a closing listener (see the README).
+    if (
+      source.kind !== "reuse-port" || !unstableNet(this.#deno) ||
+      !kernelMigratesQueuedConnections()
+    ) {
       return super.serve(source, handler);
     }
     return new Promise((resolve, reject) => {

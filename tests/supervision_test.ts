@@ -135,8 +135,11 @@ test("SIGTERM twice to the primary is one graceful shutdown", async () => {
   await withApp({ APP_WORKERS: "2" }, async (app) => {
     await started(app, 2);
     process.kill(app.child.pid!, "SIGTERM");
-    await sleep(20);
-    process.kill(app.child.pid!, "SIGTERM");
+    try {
+      process.kill(app.child.pid!, "SIGTERM");
+    } catch {
+      // Already gone: the first shutdown was that quick.
+    }
     const { code } = await app.exited();
     assert.equal(code, 0);
     const exits = app.events.filter((e) => e.ev === "exit");
