@@ -275,8 +275,9 @@ export class Entry implements WorkerLink, ShareTarget {
     this.#hooks.exited(this, code, signal);
   }
 
+  /** Reports on the worker (if anyone listens there) and on the cluster, printed at most once. */
   #emitError(error: Error): void {
-    this.worker.emit("error", error);
+    if (this.worker.listenerCount("error") > 0) this.worker.emit("error", error);
     this.#hooks.emit("error", error, this.worker);
   }
 }

@@ -234,6 +234,15 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     for (const signal of ["SIGTERM", "SIGINT"]) {
       adapter.onSignal(signal, () => void this.disconnect().catch(() => {}));
     }
+    // Signals that steer the primary (reload, scale) must not kill or stop a worker that got
+    // them too (a terminal hangup or a signal to the process group).
+    for (const signal of ["SIGHUP", "SIGTTIN", "SIGTTOU"]) {
+      try {
+        adapter.onSignal(signal, () => {});
+      } catch {
+        // Not a signal of this platform.
+      }
+    }
     if (heartbeat > 0) {
       // Sent from the event loop: a worker whose loop is blocked stops sending them.
       const timer = setInterval(() => {
