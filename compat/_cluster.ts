@@ -1,0 +1,73 @@
+// The `cluster` object itself: an EventEmitter with node:cluster's members for this process's
+// role. Members Node has only on the other side are present here too (so that the ESM named
+// exports are the same in both roles); the functions throw a clear error there.
+
+import { EventEmitter } from "node:events";
+import { Cluster } from "../src/primary.ts";
+import { workerSide } from "./_child.ts";
+import { policyFromEnv, SCHED_NONE, SCHED_RR } from "./_policy.ts";
+import { type ClusterSettings, installPrimary, type PrimaryMembers } from "./_primary.ts";
+import { Worker } from "./worker.ts";
+
+/** `import cluster from "@x/cluster/compat"`: what `node:cluster` gives. */
+export interface CompatCluster extends EventEmitter, PrimaryMembers {
+  /** True in the primary process. */
+  readonly isPrimary: boolean;
+  /** Deprecated alias of `isPrimary`. */
+  readonly isMaster: boolean;
+  /** True in a worker process. */
+  readonly isWorker: boolean;
+  /** The Worker class. */
+  readonly Worker: typeof Worker;
+  /** Every worker accepts on the shared listen socket (our `"shared"` policy). */
+  readonly SCHED_NONE: number;
+  /** The primary hands connections to the workers in turn (our `"round-robin"` policy). */
+  readonly SCHED_RR: number;
+  /** Deprecated alias of `setupPrimary`. */
+  setupMaster(settings?: ClusterSettings): void;
+  /** In a worker: this worker. `undefined` in the primary. */
+  readonly worker: Worker | undefined;
+}
+
+function primaryOnly(name: string): () => never {
+  return () => {
+    throw new TypeError(
+      `cluster.${name}() exists only in the primary process: check cluster.isPrimary first`,
+    );
+  };
+}
+
+/** Creates this process's `cluster` object. */
+export function createCluster(): CompatCluster {
+  const cluster = new EventEmitter() as CompatCluster;
+  // EventEmitter's own bookkeeping fields stay out of Object.keys(cluster), as in Node's
+  // named exports.
+  for (const key of Object.keys(cluster)) {
+    Object.defineProperty(cluster, key, { enumerable: false });
+  }
+  const primary = Cluster.isPrimary;
+  const members = {
+    isWorker: !primary,
+    isMaster: primary,
+    isPrimary: primary,
+    Worker,
+    workers: primary ? {} : undefined,
+    settings: primary ? {} : undefined,
+    SCHED_NONE,
+    SCHED_RR,
+    schedulingPolicy: primary ? policyFromEnv() : undefined,
+    setupPrimary: primaryOnly("setupPrimary"),
+    setupMaster: primaryOnly("setupMaster"),
+    fork: primaryOnly("fork"),
+    disconnect: primaryOnly("disconnect"),
+    worker: undefined as Worker | undefined,
+  };
+  Object.assign(cluster, members);
+  if (primary) {
+    installPrimary(cluster);
+    cluster.setupMaster = cluster.setupPrimary;
+  } else {
+    Object.assign(cluster, { worker: workerSide() });
+  }
+  return cluster;
+}

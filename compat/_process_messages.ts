@@ -1,0 +1,64 @@
+// In a worker, `process.on("message")` must see what node:cluster shows there: the user's
+// messages, never the cluster's own. Node routes its internal messages (cmd "NODE_…") to
+// "internalMessage". Here the core's listener (added by the adapter's connectParent) gets every
+// message, validates and unwraps it; each listener the user adds is wrapped so that it ignores
+// the raw message and gets the user messages from the core's `message` event instead. (Bun
+// delivers IPC messages without calling `process.emit`, so patching emit would not do.)
+// The core's listener is recognised by its caller on the stack: the adapter API gives no other
+// way (see the README).
+
+import process from "node:process";
+import type { ClusterWorker } from "../src/child.ts";
+
+// deno-lint-ignore no-explicit-any
+type Listener = ((...args: any[]) => void) & { listener?: Listener };
+
+const METHODS = ["on", "addListener", "prependListener", "once", "prependOnceListener"];
+
+/** Routes the worker's IPC messages through the core before the user's listeners see them. */
+export function installMessageRouting(worker: ClusterWorker): void {
+  // Listeners that were there before us (the core's, if it connected already) see raw messages.
+  const raw = new WeakSet<Listener>(process.rawListeners("message") as Listener[]);
+  let delivering = false;
+  const proc = process as unknown as Record<string, Listener>;
+  for (const method of METHODS) {
+    const original = proc[method];
+    proc[method] = function (this: unknown, event: unknown, listener: Listener) {
+      // Our core stops a worker gracefully on SIGTERM/SIGINT; a node:cluster worker dies of
+      // them (exit signal "SIGTERM", as worker.kill() reports in Node). Their handlers are
+      // the only ones the core adds through the adapter's onSignal().
+      if ((event === "SIGTERM" || event === "SIGINT") && calledFrom("onSignal")) return process;
+      if (event !== "message" || typeof listener !== "function") {
+        return original.call(this, event, listener);
+      }
+      if (calledFrom("connectParent")) {
+        raw.add(listener);
+        return original.call(this, event, listener);
+      }
+      const wrapped: Listener = function (this: unknown, ...args: unknown[]) {
+        if (delivering) listener.apply(this, args);
+      };
+      // removeListener(listener) finds it, as it finds once() wrappers.
+      wrapped.listener = listener;
+      return original.call(this, event, wrapped);
+    };
+  }
+  worker.on("message", (message, handle) => {
+    delivering = true;
+    try {
+      for (const listener of process.rawListeners("message") as Listener[]) {
+        if (!raw.has(listener)) listener.call(process, message, handle);
+      }
+    } finally {
+      delivering = false;
+    }
+  });
+}
+
+function calledFrom(name: string): boolean {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 50;
+  const stack = new Error().stack ?? "";
+  Error.stackTraceLimit = limit;
+  return stack.includes(name);
+}
