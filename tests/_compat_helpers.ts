@@ -1,0 +1,57 @@
+// Helpers of the compat tests: run a compat fixture, find a free port, send raw TCP requests.
+
+import net from "node:net";
+import { App, type Event, fixture } from "./_helpers.ts";
+
+export type { Event };
+
+/** A port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Connects, reads until the server closes; resolves with what it said. */
+export function tcpRead(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let data = "";
+    const socket = net.connect(port, "127.0.0.1");
+    socket.setEncoding("utf8").on("data", (chunk: string) => (data += chunk));
+    socket.once("error", reject);
+    socket.once("close", () => resolve(data));
+  });
+}
+
+/** Runs a compat fixture with `env` and always kills its process group. */
+export async function withFixture<T>(
+  name: string,
+  env: Record<string, string>,
+  fn: (app: App) => Promise<T>,
+): Promise<T> {
+  const app = new App(fixture(name), env);
+  try {
+    return await fn(app);
+  } catch (error) {
+    (error as Error).message += `\nevents: ${JSON.stringify(app.events)}\nstderr: ${
+      app.stderr.join("").slice(-3000)
+    }`;
+    throw error;
+  } finally {
+    app.kill();
+  }
+}
+
+/** Waits for the first event matching `match`. */
+export async function next(
+  app: App,
+  match: (e: Event) => boolean,
+  timeout?: number,
+): Promise<Event> {
+  return (await app.waitFor(match, 1, timeout))[0];
+}
