@@ -7,7 +7,7 @@
 import { EventEmitter } from "node:events";
 import process from "node:process";
 import type { Worker as CoreWorker } from "../src/worker.ts";
-import { checkHandle } from "./_handles.ts";
+import { handleError } from "./_handles.ts";
 
 type SendCallback = (error: Error | null) => void;
 
@@ -68,7 +68,12 @@ export class WorkerProcess extends EventEmitter {
       process.nextTick(fail, channelClosed());
       return false;
     }
-    checkHandle(handle).then(() => this.#core.send(message, handle)).then(
+    const refused = handleError(handle);
+    if (refused) {
+      process.nextTick(fail, refused);
+      return false;
+    }
+    this.#core.send(message, handle).then(
       () => callback?.(null),
       (error: Error) => fail(error),
     );
