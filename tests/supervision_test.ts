@@ -194,3 +194,55 @@ test("scale(n) adds ready workers and removes the newest gracefully", async () =
     assert.ok(exits.every((e) => e.after === true), JSON.stringify(exits));
   });
 });
+
+test("recycling by memory replaces a worker over maxMemory", async () => {
+  // 1 byte: every worker is over it, so the first heartbeat recycles it.
+  await withApp({ APP_WORKERS: "1", APP_MAX_MEMORY: "1" }, async (app) => {
+    await started(app, 1);
+    const [recycle] = await app.waitFor((e) => e.ev === "recycle", 1, 10_000);
+    assert.equal(recycle.reason, "memory");
+    const [exit] = await app.waitFor((e) => e.ev === "exit" && e.id === recycle.id, 1, 10_000);
+    assert.equal(exit.after, true, "a recycle is asked for, not a crash");
+  });
+});
+
+test("SIGTTIN adds a worker and SIGTTOU removes one", async () => {
+  await withApp({ APP_WORKERS: "1" }, async (app) => {
+    await started(app, 1);
+    process.kill(app.child.pid!, "SIGTTIN");
+    const [ready] = await app.waitFor((e) => e.ev === "ready" && e.id === 2);
+    assert.equal(ready.slot, 1);
+    process.kill(app.child.pid!, "SIGTTOU");
+    const [exit] = await app.waitFor((e) => e.ev === "exit");
+    assert.equal(exit.id, 2, "the newest slot goes first");
+    assert.equal(exit.after, true);
+  });
+});
+
+test("a stopping worker sees its shutdown signal and finishes waitUntil() work first", async () => {
+  await withApp({ APP_WORKERS: "1", APP_CLEANUP_MS: "300" }, async (app) => {
+    await started(app, 1);
+    app.command({ cmd: "disconnect", id: 1 });
+    const [cleaned] = await app.waitFor((e) => e.ev === "message" && "cleaned" in (e.msg as object));
+    assert.deepEqual(cleaned.msg, { cleaned: true }, "signal.aborted was true during cleanup");
+    const cleanedAt = app.events.indexOf(cleaned);
+    const [exit] = await app.waitFor((e) => e.ev === "exit" && e.id === 1);
+    assert.ok(app.events.indexOf(exit) > cleanedAt, "the worker exited after its cleanup");
+  });
+});
+
+test("a third SIGINT stops waiting for slow workers", async () => {
+  // Workers clean up for 20 s: only the forced path can end this quickly.
+  await withApp({ APP_WORKERS: "1", APP_CLEANUP_MS: "20000", APP_SHUTDOWN_TIMEOUT: "30000" }, async (app) => {
+    await started(app, 1);
+    for (let i = 0; i < 3; i++) {
+      process.kill(app.child.pid!, "SIGINT");
+      await sleep(100);
+    }
+    const { code } = await Promise.race([
+      app.exited(),
+      sleep(5000).then(() => ({ code: "still running" })),
+    ]);
+    assert.equal(code, 130);
+  });
+});
