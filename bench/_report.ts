@@ -57,6 +57,7 @@ export interface Results {
     labels: Record<string, Record<string, string>>;
     /** The commit measured, and whether the core had uncommitted changes. */
     commit?: string;
+    tcpMigrateReq?: boolean;
   };
   runtimes: Record<string, RuntimeResults>;
 }
@@ -265,6 +266,8 @@ function table(head: string[], rows: string[][], align?: string[]): string[] {
 }
 
 const med = (xs: Sample[] | undefined, f: (s: Sample) => number) => median((xs ?? []).map(f));
+/** The primary's CPU time per request, µs (median over rounds). */
+const perReq = (xs: Sample[] | undefined) => med(xs, (s) => (s.primaryCpu / 100) * 1e6 / s.rps);
 
 interface Targets {
   churn: number;
@@ -320,7 +323,7 @@ export function writeReport(results: Results, dir: string): void {
   const { meta } = results;
   const rts = Object.keys(results.runtimes);
   const title = (rt: string) =>
-    `${rt} ${meta.versions[rt]?.replace(/^(deno |v)/, "") ?? ""}`.trim();
+    `${rt} ${/\d+\.\d+\.\d+/.exec(meta.versions[rt] ?? "")?.[0] ?? ""}`.trim();
   const L: string[] = [];
   const s = meta.settings;
   L.push(
@@ -346,7 +349,10 @@ export function writeReport(results: Results, dir: string): void {
     } requests measured after ${s.warmupMs} ms warm-up; the same ${
       fmt(s.churnCount)
     } connections give the fairness figures. Keep-alive: ${s.keepAliveMs} ms. Stalled worker: churn for ${s.stallMs} ms while worker 1 blocks its event loop 200 ms every second.`,
-    "- Every handler answers with its worker's id (1–2 bytes). Our workers serve a fetch handler through `Cluster.worker.serve()`; `node:cluster` workers serve `node:http`; the independent reusePort servers use the server our reuse-port policy uses on that runtime (node:http, Deno.serve, Bun.serve). Deno runs with `-A --unstable-net`.",
+    "- Every handler answers with its worker's id (1–2 bytes). Same server code on both sides: our round-robin and shared workers serve a `node:http` server through `Cluster.worker.listen()`, like the `node:cluster` workers; `ours round-robin, serve(fetch)` serves a fetch handler through `Cluster.worker.serve()` (node:http behind our fetch bridge). Ours reuse-port uses `serve()` on Deno and Bun, which picks Deno.serve / Bun.serve only when `net.ipv4.tcp_migrate_req=1` (here: " +
+      `${
+        meta.tcpMigrateReq ? "1, so the native servers" : "0, so node:http + fetch bridge"
+      }), and \`listen()\` with node:http on Node; the independent reusePort servers use node:http on Node, Deno.serve on Deno, Bun.serve on Bun. Deno runs with \`-A --unstable-net\`.`,
     "- Primary CPU: `process.cpuUsage()` of the tree's root process over the measured window, in % of one core (for the independent servers the root is an idle launcher; for the single process it is the server itself). Client CPU likewise for the load generator: near 100 % means the client, not the server, set the pace.",
     "",
     `**Noise.** This machine has ${meta.cores} cores: the client, the primary and ${s.workers} workers share them, and other engineers' test suites ran at the same time. Absolute numbers are low and move between runs (see the min–max); compare ratios measured side by side in one run, not figures across runtimes or runs. Benchmarks are not tests: nothing fails on a number.`,
@@ -357,7 +363,12 @@ export function writeReport(results: Results, dir: string): void {
   const T = Object.fromEntries(
     rts.map((rt) => [rt, targets(results.runtimes[rt], meta.labels[rt] ?? {})]),
   );
-  L.push("## Targets (issue 5)", "");
+  L.push(
+    "## Targets (issue 5)",
+    "",
+    "Ratios of medians, ours / theirs. Bun's `node:cluster` ignores SCHED_RR (each Bun worker binds its own SO_REUSEPORT socket), so on Bun the `node:cluster` rows are kernel balancing, not routing through a primary.",
+    "",
+  );
   L.push(
     ...table(["target", ...rts.map(title)], [
       [
@@ -479,6 +490,13 @@ export function writeReport(results: Results, dir: string): void {
           ratio(med(r.keepalive["ours-rr"], (x) => x.rps), med(r.keepalive["nc-rr"], (x) => x.rps))
         }.`,
       ];
+      const kinds = ids.flatMap((id) =>
+        [...(r.churn[id] ?? []), ...(r.keepalive[id] ?? [])].flatMap((x) =>
+          Object.entries((x as Sample & { errorKinds?: Record<string, number> }).errorKinds ?? {})
+            .map(([k, n]) => `${labels[id]}: ${k} ×${n}`)
+        )
+      );
+      if (kinds.length) lines.push(`Errors (all rounds): ${kinds.join("; ")}.`);
       L.push(...lines.map((l) => `- ${l}`), "");
       L.push("### Fairness: per-worker share of the churn connections", "");
       L.push(

@@ -15,7 +15,7 @@
 // RESULTS.md only for what it measured), --no-write (print, leave the files alone).
 
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -60,6 +60,13 @@ const S = quick
     pipeMs: 1500,
   };
 const CONNECTIONS = 32;
+const MIGRATE = (() => {
+  try {
+    return readFileSync("/proc/sys/net/ipv4/tcp_migrate_req", "utf8").trim() === "1";
+  } catch {
+    return false;
+  }
+})();
 const WORKERS = 2;
 const STARTUP_N = [1, 2, 4];
 
@@ -79,6 +86,13 @@ function variants(runtime: Runtime): Variant[] {
   const ours = "_server_ours.ts";
   const nc = "_server_node_cluster.ts";
   const reuseApi: Record<string, string> = runtime === "node" ? { BENCH_API: "listen" } : {};
+  // Our reuse-port serve() uses Deno.serve / Bun.serve only where the kernel migrates queued
+  // connections of a closing listener (tcp_migrate_req=1); elsewhere node:http + fetch bridge.
+  const reuseServer = runtime === "node"
+    ? "node:http"
+    : MIGRATE
+    ? native
+    : "node:http + fetch bridge";
   const v = (id: string, label: string, server: string, env: Record<string, string>): Variant => ({
     id,
     label,
@@ -95,7 +109,7 @@ function variants(runtime: Runtime): Variant[] {
       BENCH_POLICY: "shared",
       BENCH_API: "listen",
     }),
-    v("ours-reuse", `ours reuse-port (${native})`, ours, {
+    v("ours-reuse", `ours reuse-port (${reuseServer})`, ours, {
       BENCH_POLICY: "reuse-port",
       ...reuseApi,
     }),
@@ -315,7 +329,7 @@ function git(args: string[]): string {
 function version(runtime: Runtime): string {
   try {
     const out = execFileSync(binary(runtime), ["--version"], { encoding: "utf8" });
-    return out.split("\n")[0].trim();
+    return /\d+\.\d+\.\d+/.exec(out)?.[0] ?? out.split("\n")[0].trim();
   } catch {
     return "unknown";
   }
@@ -336,6 +350,7 @@ const results: Results = {
     versions: Object.fromEntries(RUNTIMES.map((rt) => [rt, version(rt)])),
     benches,
     labels: {},
+    tcpMigrateReq: MIGRATE,
     commit: git(["rev-parse", "--short", "HEAD"]) +
       (git(["status", "--porcelain", "--", "src", "adapters", "mod.ts"])
         ? " + uncommitted core changes"
