@@ -28,6 +28,9 @@ import type {
 } from "../src/types.ts";
 import { fetchListener } from "./_fetch_bridge.ts";
 
+/** Marks the listeners the adapter adds to `process` for the worker's IPC channel. */
+export const CORE_LISTENER: unique symbol = Symbol.for("@x/cluster.core-listener");
+
 /** What a runtime file gives the shared implementation. */
 export interface NodeApiConfig {
   runtime: string;
@@ -200,7 +203,12 @@ export class NodeApiAdapter implements Adapter {
 
   connectParent(events: ParentEvents): ParentChannel | undefined {
     if (typeof process.send !== "function") return undefined;
-    process.on("message", (message, handle) => events.message(message, handle));
+    // Marked, so that a layer which wraps user listeners (compat.ts) can tell ours apart.
+    const onMessage = Object.assign(
+      (message: unknown, handle: unknown) => events.message(message, handle),
+      { [CORE_LISTENER]: true },
+    );
+    process.on("message", onMessage);
     process.once("disconnect", () => events.disconnect());
     return {
       get connected() {

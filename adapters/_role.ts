@@ -4,7 +4,13 @@
 // children cannot see it; the result is kept on globalThis so that a second copy of the
 // package (ESM + CommonJS) agrees.
 
-import { ENV_HEARTBEAT, ENV_TOKEN, ENV_WORKER_ID, type Role } from "../src/_runtime.ts";
+import {
+  ENV_HEARTBEAT,
+  ENV_SIGNALS,
+  ENV_TOKEN,
+  ENV_WORKER_ID,
+  type Role,
+} from "../src/_runtime.ts";
 
 type Env = { get(name: string): string | undefined; delete(name: string): void };
 
@@ -32,10 +38,12 @@ export function readRole(): Role {
   const token = vars?.get(ENV_TOKEN);
   if (vars && Number.isSafeInteger(id) && id > 0 && token) {
     const heartbeat = Number(vars.get(ENV_HEARTBEAT) ?? 0);
-    role = { kind: "worker", id, token, heartbeat: heartbeat > 0 ? heartbeat : 0 };
+    const signals = vars.get(ENV_SIGNALS) !== "0";
+    role = { kind: "worker", id, token, heartbeat: heartbeat > 0 ? heartbeat : 0, signals };
     vars.delete(ENV_TOKEN);
     vars.delete(ENV_WORKER_ID);
     vars.delete(ENV_HEARTBEAT);
+    vars.delete(ENV_SIGNALS);
   }
   g[CACHE] = role;
   return role;

@@ -4,14 +4,14 @@
 // message, validates and unwraps it; each listener the user adds is wrapped so that it ignores
 // the raw message and gets the user messages from the core's `message` event instead. (Bun
 // delivers IPC messages without calling `process.emit`, so patching emit would not do.)
-// The core's listener is recognised by its caller on the stack: the adapter API gives no other
-// way (see the README).
+// The core's listener carries the adapter's CORE_LISTENER mark.
 
 import process from "node:process";
+import { CORE_LISTENER } from "../adapters/_node_api.ts";
 import type { ClusterWorker } from "../src/child.ts";
 
 // deno-lint-ignore no-explicit-any
-type Listener = ((...args: any[]) => void) & { listener?: Listener };
+type Listener = ((...args: any[]) => void) & { listener?: Listener; [CORE_LISTENER]?: true };
 
 const METHODS = ["on", "addListener", "prependListener", "once", "prependOnceListener"];
 
@@ -24,14 +24,10 @@ export function installMessageRouting(worker: ClusterWorker): void {
   for (const method of METHODS) {
     const original = proc[method];
     proc[method] = function (this: unknown, event: unknown, listener: Listener) {
-      // Our core stops a worker gracefully on SIGTERM/SIGINT; a node:cluster worker dies of
-      // them (exit signal "SIGTERM", as worker.kill() reports in Node). Their handlers are
-      // the only ones the core adds through the adapter's onSignal().
-      if ((event === "SIGTERM" || event === "SIGINT") && calledFrom("onSignal")) return process;
       if (event !== "message" || typeof listener !== "function") {
         return original.call(this, event, listener);
       }
-      if (calledFrom("connectParent")) {
+      if (listener[CORE_LISTENER]) {
         raw.add(listener);
         return original.call(this, event, listener);
       }
@@ -53,12 +49,4 @@ export function installMessageRouting(worker: ClusterWorker): void {
       delivering = false;
     }
   });
-}
-
-function calledFrom(name: string): boolean {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 50;
-  const stack = new Error().stack ?? "";
-  Error.stackTraceLimit = limit;
-  return stack.includes(name);
 }

@@ -73,7 +73,9 @@ export class WorkerProcess extends EventEmitter {
       process.nextTick(fail, refused);
       return false;
     }
-    this.#core.send(message, handle).then(
+    const sent = this.#core.send(message, handle);
+    if (handle !== undefined) holdOpenUntilSent(handle, sent);
+    sent.then(
       () => callback?.(null),
       (error: Error) => fail(error),
     );
@@ -98,4 +100,31 @@ export class WorkerProcess extends EventEmitter {
   disconnect(): void {
     this.#onDisconnect();
   }
+}
+
+const sending = new WeakMap<object, Set<Promise<unknown>>>();
+
+/**
+ * Node duplicates a sent handle at once, so `child.send("server", server); server.close()` (the
+ * seeds do this) still delivers a working server; Bun sends later, after the close. So a
+ * server's close() waits here until its sends are written.
+ */
+function holdOpenUntilSent(handle: unknown, sent: Promise<unknown>): void {
+  const server = handle as { close?: (...args: unknown[]) => unknown; listening?: boolean };
+  if (typeof server !== "object" || server === null || typeof server.close !== "function") return;
+  let pending = sending.get(server);
+  if (!pending) {
+    pending = new Set();
+    sending.set(server, pending);
+    const close = server.close;
+    const waiting = pending;
+    server.close = function (this: unknown, ...args: unknown[]) {
+      if (waiting.size === 0) return close.apply(this, args);
+      Promise.allSettled([...waiting]).then(() => close.apply(this, args));
+      return this;
+    };
+  }
+  pending.add(sent);
+  const done = () => pending.delete(sent);
+  sent.then(done, done);
 }

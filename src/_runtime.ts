@@ -12,10 +12,13 @@ export const ENV_TOKEN = "XCLUSTER_TOKEN";
 /** How often (ms) a worker sends heartbeats; absent or 0: never. */
 export const ENV_HEARTBEAT = "XCLUSTER_HEARTBEAT";
 
-/** This process's role: a worker (with its id, token and heartbeat period) or the primary. */
+/** "0" when the cluster handles no signals (`signals: false`), in workers either. */
+export const ENV_SIGNALS = "XCLUSTER_SIGNALS";
+
+/** This process's role: a worker (with what its primary told it) or the primary. */
 export type Role =
   | { kind: "primary" }
-  | { kind: "worker"; id: number; token: string; heartbeat: number };
+  | { kind: "worker"; id: number; token: string; heartbeat: number; signals: boolean };
 
 /** What `mod.ts` installs. */
 export interface RuntimeHooks {

@@ -78,11 +78,17 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   #tasks: Promise<unknown>[] = [];
 
   /** Used by the package entry; get the instance from `Cluster.worker`. */
-  constructor(id: number, token: string, adapter: Promise<Adapter>, heartbeat = 0) {
+  constructor(
+    id: number,
+    token: string,
+    adapter: Promise<Adapter>,
+    options: { heartbeat?: number; signals?: boolean } = {},
+  ) {
     super();
     this.id = id;
     this.#adapter = adapter;
-    this.#ready = adapter.then((a) => this.#connect(a, token, heartbeat));
+    const { heartbeat = 0, signals = true } = options;
+    this.#ready = adapter.then((a) => this.#connect(a, token, heartbeat, signals));
     this.#ready.catch((error) => {
       console.error(`[@x/cluster] worker ${id} could not connect to its primary:`, error);
     });
@@ -216,6 +222,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     adapter: Adapter,
     token: string,
     heartbeat: number,
+    signals: boolean,
   ): { adapter: Adapter; parent: ParentChannel; channel: Channel } {
     // deno-lint-ignore prefer-const -- assigned after the parent channel exists
     let channel!: Channel;
@@ -231,6 +238,21 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     channel.sendInternal({ cmd: "online" }).catch(() => {});
     // SIGTERM/SIGINT (a Ctrl+C reaches the whole process group) start a graceful stop: the
     // primary drives shutdown, and in-flight requests finish.
+    if (signals) this.#handleSignals(adapter);
+    if (heartbeat > 0) {
+      // Sent from the event loop: a worker whose loop is blocked stops sending them.
+      const timer = setInterval(() => {
+        let requests = 0;
+        for (const server of this.#servers.values()) requests += server.requests;
+        channel.sendInternal({ cmd: "heartbeat", requests, rss: Math.round(adapter.rss()) })
+          .catch(() => clearInterval(timer));
+      }, heartbeat);
+      adapter.unrefTimer(timer);
+    }
+    return { adapter, parent, channel };
+  }
+
+  #handleSignals(adapter: Adapter): void {
     for (const signal of ["SIGTERM", "SIGINT"]) {
       adapter.onSignal(signal, () => void this.disconnect().catch(() => {}));
     }
@@ -243,17 +265,6 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
         // Not a signal of this platform.
       }
     }
-    if (heartbeat > 0) {
-      // Sent from the event loop: a worker whose loop is blocked stops sending them.
-      const timer = setInterval(() => {
-        let requests = 0;
-        for (const server of this.#servers.values()) requests += server.requests;
-        channel.sendInternal({ cmd: "heartbeat", requests, rss: Math.round(adapter.rss()) })
-          .catch(() => clearInterval(timer));
-      }, heartbeat);
-      adapter.unrefTimer(timer);
-    }
-    return { adapter, parent, channel };
   }
 
   #onMessage(
@@ -322,8 +333,8 @@ export function currentWorker(): ClusterWorker {
   if (hooks.role.kind !== "worker") {
     throw new TypeError("Cluster.worker exists only in a worker process: check Cluster.isWorker");
   }
-  const { id, token, heartbeat } = hooks.role;
-  current ??= new ClusterWorker(id, token, hooks.loadAdapter(), heartbeat);
+  const { id, token, heartbeat, signals } = hooks.role;
+  current ??= new ClusterWorker(id, token, hooks.loadAdapter(), { heartbeat, signals });
   return current;
 }
 

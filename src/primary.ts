@@ -9,7 +9,7 @@
 import { Entry, type EntryHooks, errorLine, type Readiness } from "./_entry.ts";
 import { type RespawnOptions, RestartTracker } from "./_restarts.ts";
 import { Emitter } from "./emitter.ts";
-import { ENV_HEARTBEAT, ENV_TOKEN, ENV_WORKER_ID, runtime } from "./_runtime.ts";
+import { ENV_HEARTBEAT, ENV_SIGNALS, ENV_TOKEN, ENV_WORKER_ID, runtime } from "./_runtime.ts";
 import { type ClusterWorker, currentWorker } from "./child.ts";
 import { ClusterError } from "./errors.ts";
 import type { QueryResult, WorkerToPrimary } from "./protocol.ts";
@@ -85,8 +85,9 @@ export interface ClusterOptions {
   /** Slots `reload()` replaces at once. @default 1 */
   reloadConcurrency?: number;
   /**
-   * Handle the primary's signals: SIGTERM/SIGINT shut down gracefully then exit (a third SIGINT
-   * forces), SIGHUP reloads, SIGTTIN/SIGTTOU add/remove a worker. @default true
+   * Handle signals: in the primary SIGTERM/SIGINT shut down gracefully then exit (a third SIGINT
+   * forces), SIGHUP reloads, SIGTTIN/SIGTTOU add/remove a worker; workers stop gracefully on
+   * SIGTERM/SIGINT and ignore the primary's steering signals. `false`: neither. @default true
    */
   signals?: boolean;
   /** The runtime adapter. @default the one detected for this runtime */
@@ -557,6 +558,7 @@ export class Cluster extends Emitter<ClusterEvents> {
       [ENV_TOKEN]: entry.token,
     };
     if (this.#watchdog !== undefined) env[ENV_HEARTBEAT] = String(o.heartbeatInterval ?? 1000);
+    if (o.signals === false) env[ENV_SIGNALS] = "0";
     entry.attach(adapter.spawn({
       exec,
       args: o.args ?? [],
