@@ -191,14 +191,38 @@ export class NodeApiAdapter implements Adapter {
     });
   }
 
-  adopt(handle: unknown, onConnection: (connection: unknown) => void): Listener {
+  adopt(handle: unknown): Listener {
     const server = handle as net.Server;
-    // Sockets accepted here were not paused at accept time: pause them before handing over.
+    const address = addressOf(server);
+    // The runtime listens on a received socket at once. Connections accepted here may have sent
+    // bytes already (handing such a socket over would lose them), so once our copy is closed
+    // each is relayed, data and all, to the same address, where a worker accepts it.
+    const waiting: net.Socket[] = [];
+    let closed = false;
+    const relay = (socket: net.Socket) => {
+      const upstream = net.connect({ host: loopbackFor(address.hostname), port: address.port });
+      const end = () => {
+        socket.destroy();
+        upstream.destroy();
+      };
+      socket.on("error", end).pipe(upstream).on("error", end).pipe(socket);
+    };
     server.on("connection", (socket: net.Socket) => {
       socket.pause();
-      onConnection(socket);
+      if (closed) relay(socket);
+      else waiting.push(socket);
     });
-    return listenerOf(server);
+    return {
+      address,
+      handle: server,
+      close: () => {
+        closed = true;
+        if (server.listening) server.close();
+        for (const socket of waiting.splice(0)) relay(socket);
+        return Promise.resolve();
+      },
+      release: (connection) => (connection as net.Socket).destroy(),
+    };
   }
 
   connectParent(events: ParentEvents): ParentChannel | undefined {
@@ -277,6 +301,13 @@ export function countRequests(handler: FetchHandler): { handler: FetchHandler; r
     },
   };
   return counted;
+}
+
+/** Where to connect to reach a socket bound to `hostname` (any-address → loopback). */
+function loopbackFor(hostname: string): string {
+  if (hostname === "0.0.0.0") return "127.0.0.1";
+  if (hostname === "::" || hostname === "::0") return "::1";
+  return hostname;
 }
 
 /** Reads a net.Server's bound address. */

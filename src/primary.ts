@@ -145,8 +145,6 @@ export interface ShutdownOptions {
 export class Cluster extends Emitter<ClusterEvents> {
   #options: ClusterOptions;
   #adapter: Promise<Adapter>;
-  /** The adapter, once loaded (for synchronous paths). */
-  #adapterNow: Adapter | undefined;
   #nextId = 1;
   #nextSlot = 0;
   #entries = new Map<number, Entry>();
@@ -171,7 +169,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     validateOptions(options);
     this.#options = { ...options };
     this.#adapter = options.adapter ? Promise.resolve(options.adapter) : runtime().loadAdapter();
-    this.#adapter.then((adapter) => (this.#adapterNow = adapter), () => {});
+    this.#adapter.catch(() => {});
   }
 
   /** True in the primary process (the one that was not forked by a cluster). */
@@ -594,13 +592,7 @@ export class Cluster extends Emitter<ClusterEvents> {
         }
         entry.listening(message.address);
         if (handle instanceof RoundRobinHandle) handle.add(entry);
-        if (handle instanceof ReusePortHandle) {
-          handle.bound(entry.id, message.address.port);
-          for (const connection of handle.release(entry.id)) {
-            const close = () => this.#adapterNow?.discard(connection);
-            entry.handoff(message.key, connection).then(close, close);
-          }
-        }
+        if (handle instanceof ReusePortHandle) handle.bound(entry.id, message.address.port);
         return;
       }
       case "close":
@@ -649,9 +641,9 @@ export class Cluster extends Emitter<ClusterEvents> {
           ? await predecessor.lend(key).catch(() => undefined)
           : undefined;
         if (lent === undefined) return entry.reply(q.seq, ok(port));
-        // The socket passes through the primary, which may accept on it for a moment: those
-        // connections wait for the replacement's `listening`.
-        const adopted = adapter.adopt(lent, (connection) => handle.hold(entry.id, connection));
+        // The socket passes through the primary, which may accept on it for a moment (the
+        // adapter relays those connections once its copy is closed).
+        const adopted = adapter.adopt(lent);
         await entry.reply(q.seq, ok(port), lent);
         await adopted.close();
         return;
@@ -677,7 +669,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     if (policy === "shared") {
       return new SharedHandle(key, {
         bind: (onConnection) => adapter.listen(options, onConnection),
-        adopt: (handle, onConnection) => adapter.adopt(handle, onConnection),
+        adopt: (handle) => adapter.adopt(handle),
       });
     }
     const handle = new RoundRobinHandle(key, {
@@ -695,9 +687,6 @@ export class Cluster extends Emitter<ClusterEvents> {
     const handle = await pending?.catch(() => undefined);
     if (!handle) return;
     handle.remove(entry.id);
-    if (handle instanceof ReusePortHandle) {
-      for (const connection of handle.release(entry.id)) this.#adapterNow?.discard(connection);
-    }
     if (handle.size === 0 && this.#handles.get(key) === pending) {
       this.#handles.delete(key);
       this.#bound.delete(key);

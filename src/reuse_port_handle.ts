@@ -11,7 +11,6 @@ export class ReusePortHandle {
   #port: number;
   #binder: number | undefined;
   #waiters: Array<(port: number | undefined) => void> = [];
-  #held = new Map<number, unknown[]>();
 
   constructor(key: string, port: number) {
     this.key = key;
@@ -52,23 +51,6 @@ export class ReusePortHandle {
       this.#port = port;
       this.#wake(port);
     }
-  }
-
-  /**
-   * Keeps a connection the primary accepted on a socket passing through it to worker `id`
-   * (a reload's inherited socket) until that worker listens.
-   */
-  hold(id: number, connection: unknown): void {
-    const held = this.#held.get(id);
-    if (held) held.push(connection);
-    else this.#held.set(id, [connection]);
-  }
-
-  /** The connections held for worker `id` (now listening, or gone); forgets them. */
-  release(id: number): unknown[] {
-    const held = this.#held.get(id) ?? [];
-    this.#held.delete(id);
-    return held;
   }
 
   /** A member left (closed or died). */

@@ -20,7 +20,7 @@ export interface SharedHandleSource {
   /** Binds a fresh listen socket (rejects with the system error). */
   bind(onConnection: (connection: unknown) => void): Promise<Listener>;
   /** Wraps a listen socket a worker lent. */
-  adopt(handle: unknown, onConnection: (connection: unknown) => void): Listener;
+  adopt(handle: unknown): Listener;
 }
 
 /** One shared listen socket and the workers holding it. */
@@ -60,7 +60,7 @@ export class SharedHandle {
       for (const holder of this.#holders.values()) {
         const handle = await holder.lend(this.key).catch(() => undefined);
         if (handle !== undefined) {
-          listener = this.#source.adopt(handle, onConnection);
+          listener = this.#source.adopt(handle);
           break;
         }
       }

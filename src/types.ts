@@ -215,8 +215,12 @@ export interface Adapter {
    * Every accepted connection goes to `onConnection` paused (no byte read yet).
    */
   listen(options: ListenOptions, onConnection: (connection: unknown) => void): Promise<Listener>;
-  /** Wraps a listen socket received over IPC (lent by a worker), like `listen` does. */
-  adopt(handle: unknown, onConnection: (connection: unknown) => void): Listener;
+  /**
+   * Wraps a listen socket received over IPC (lent by a worker) to pass it on. Connections the
+   * runtime accepts on it meanwhile MUST NOT be lost: once closed, the adapter relays them to
+   * the same address (where a worker accepts them).
+   */
+  adopt(handle: unknown): Listener;
 
   /** The channel to the primary, when this process is a worker; connects it. */
   connectParent(events: ParentEvents): ParentChannel | undefined;
