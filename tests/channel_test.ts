@@ -5,6 +5,7 @@ import { Channel } from "../src/_channel.ts";
 import { Emitter } from "../src/emitter.ts";
 import { ClusterError } from "../src/errors.ts";
 import { decodeAtWorker, ENVELOPE_KEY, type InternalMessage } from "../src/protocol.ts";
+import { flush, settles, track } from "./_promises.ts";
 
 interface Sent {
   message: Record<string, unknown>;
@@ -29,37 +30,6 @@ function seqOf(sent: Sent): number {
 }
 
 const newconn = (key: string) => (seq: number): InternalMessage => ({ cmd: "newconn", seq, key });
-
-/** Lets every pending promise callback run (one macrotask turn). */
-function flush(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-/**
- * Awaits a promise of the code under test, failing instead of hanging when it never settles
- * (the fakes here settle within microtasks; the timer is always cleared).
- */
-async function settles<T>(promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error("the promise did not settle")), 1000);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Tracks whether a promise settled, without leaving a rejection unhandled. */
-function track<T>(promise: Promise<T>) {
-  const state: { settled: boolean; value?: T; error?: unknown } = { settled: false };
-  promise.then(
-    (value) => Object.assign(state, { settled: true, value }),
-    (error) => Object.assign(state, { settled: true, error }),
-  );
-  return state;
-}
 
 function assertChannelClosed(error: unknown): true {
   assert.ok(error instanceof ClusterError, `expected a ClusterError, got ${error}`);

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { type HandoffTarget, RoundRobinHandle } from "../src/round_robin_handle.ts";
 import { ClusterError } from "../src/errors.ts";
 import type { Address, Listener } from "../src/types.ts";
+import { flush, settles } from "./_promises.ts";
 
 const KEY = "round-robin||8080";
 const MAX_ATTEMPTS = 3; // src/round_robin_handle.ts
@@ -85,27 +86,6 @@ function handle(options: Partial<{ maxInFlight: number; maxQueue: number }> = {}
   const listener = new FakeListener();
   rr.listener = listener;
   return { rr, listener };
-}
-
-/** Lets every pending promise callback run (one macrotask turn). */
-function flush(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-/**
- * Awaits a promise of the code under test, failing instead of hanging when it never settles
- * (the fakes here settle within microtasks; the timer is always cleared).
- */
-async function settles<T>(promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error("the promise did not settle")), 1000);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function assertReleasedOnce(listener: FakeListener, conns: unknown[]): void {
