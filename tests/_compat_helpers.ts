@@ -1,8 +1,9 @@
 // Helpers of the compat tests: run a compat fixture, find a free port, send raw TCP requests.
 
 import net from "node:net";
-import { App, type Event, fixture } from "./_helpers.ts";
+import type { App, Event } from "./_helpers.ts";
 
+export { withFixture } from "./_helpers.ts";
 export type { Event };
 
 /** A port that was free a moment ago. */
@@ -26,25 +27,6 @@ export function tcpRead(port: number): Promise<string> {
     socket.once("error", reject);
     socket.once("close", () => resolve(data));
   });
-}
-
-/** Runs a compat fixture with `env` and always kills its process group. */
-export async function withFixture<T>(
-  name: string,
-  env: Record<string, string>,
-  fn: (app: App) => Promise<T>,
-): Promise<T> {
-  const app = new App(fixture(name), env);
-  try {
-    return await fn(app);
-  } catch (error) {
-    (error as Error).message += `\nevents: ${JSON.stringify(app.events)}\nstderr: ${
-      app.stderr.join("").slice(-3000)
-    }`;
-    throw error;
-  } finally {
-    app.kill();
-  }
 }
 
 /** Waits for the first event matching `match`. */

@@ -1,7 +1,7 @@
 // Test helpers: run a fixture program under the runtime running the tests, read its JSON event
 // lines, and kill its whole process group on every path.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import net from "node:net";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -141,13 +141,14 @@ export function occupyPort(): Promise<net.Server> {
   });
 }
 
-/** Runs `fn` with a started app and always kills it. */
-export async function withApp<T>(
+/** Runs `fn` with fixture `name` started (under `env`, `flags`) and always kills it. */
+export async function withFixture<T>(
+  name: string,
   env: Record<string, string>,
   fn: (app: App) => Promise<T>,
   flags: string[] = [],
 ): Promise<T> {
-  const app = startApp(env, flags);
+  const app = new App(fixture(name), env, flags);
   try {
     return await fn(app);
   } catch (error) {
@@ -158,4 +159,13 @@ export async function withApp<T>(
   } finally {
     app.kill();
   }
+}
+
+/** Runs `fn` with the remote-controlled cluster fixture started, and always kills it. */
+export function withApp<T>(
+  env: Record<string, string>,
+  fn: (app: App) => Promise<T>,
+  flags: string[] = [],
+): Promise<T> {
+  return withFixture("app.ts", env, fn, flags);
 }
