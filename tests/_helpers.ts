@@ -110,10 +110,6 @@ export class App {
   }
 }
 
-/** Starts the remote-controlled cluster fixture. */
-export function startApp(env: Record<string, string> = {}, flags: string[] = []): App {
-  return new App(fixture("app.ts"), env, flags);
-}
 
 /** Whether a process is alive. */
 export function alive(pid: number): boolean {
