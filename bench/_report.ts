@@ -475,11 +475,12 @@ export function writeReport(results: Results, dir: string): void {
           ratio(rr, med(r.churn["nc-rr"], (x) => x.rps))
         }, p99 ${
           ratio(med(r.churn["ours-rr"], (x) => x.p99), med(r.churn["nc-rr"], (x) => x.p99))
-        }, primary CPU ${
-          ratio(
-            med(r.churn["ours-rr"], (x) => x.primaryCpu),
-            med(r.churn["nc-rr"], (x) => x.primaryCpu),
-          )
+        }, primary CPU per request ${
+          med(r.churn["nc-rr"], (x) => x.primaryCpu) < 2
+            ? "n/a (node:cluster's primary routes nothing here)"
+            : `${ratio(perReq(r.churn["ours-rr"]), perReq(r.churn["nc-rr"]))} (${
+              fmt(perReq(r.churn["ours-rr"]))
+            } vs ${fmt(perReq(r.churn["nc-rr"]))} µs)`
         }.`,
         `Churn, ours reuse-port / ${labels.indie}: req/s ${
           ratio(med(r.churn["ours-reuse"], (x) => x.rps), med(r.churn.indie, (x) => x.rps))
@@ -490,12 +491,18 @@ export function writeReport(results: Results, dir: string): void {
           ratio(med(r.keepalive["ours-rr"], (x) => x.rps), med(r.keepalive["nc-rr"], (x) => x.rps))
         }.`,
       ];
-      const kinds = ids.flatMap((id) =>
-        [...(r.churn[id] ?? []), ...(r.keepalive[id] ?? [])].flatMap((x) =>
-          Object.entries((x as Sample & { errorKinds?: Record<string, number> }).errorKinds ?? {})
-            .map(([k, n]) => `${labels[id]}: ${k} ×${n}`)
-        )
-      );
+      const counted = new Map<string, number>();
+      for (const id of ids) {
+        for (const x of [...(r.churn[id] ?? []), ...(r.keepalive[id] ?? [])]) {
+          const errorKinds = (x as Sample & { errorKinds?: Record<string, number> }).errorKinds ??
+            {};
+          for (const [kind, n] of Object.entries(errorKinds)) {
+            const key = `${labels[id]}: ${kind}`;
+            counted.set(key, (counted.get(key) ?? 0) + n);
+          }
+        }
+      }
+      const kinds = [...counted].map(([key, n]) => `${key} ×${n}`);
       if (kinds.length) lines.push(`Errors (all rounds): ${kinds.join("; ")}.`);
       L.push(...lines.map((l) => `- ${l}`), "");
       L.push("### Fairness: per-worker share of the churn connections", "");
