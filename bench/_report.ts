@@ -141,10 +141,10 @@ interface Chart {
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 function svgChart(c: Chart): string {
-  const barW = 18, gap = 26, left = 70, top = 58 + Math.ceil(c.series.length / 4) * 18, plotH = 260;
+  const barW = 18, gap = 26, left = 70, top = 58 + Math.ceil(c.series.length / 3) * 18, plotH = 260;
   const groups = c.groups.filter((g) => g.bars.some((b) => Number.isFinite(b.value)));
   const width = Math.max(
-    640,
+    880,
     left + 20 + groups.reduce((w, g) => w + g.bars.length * barW + gap, 0),
   );
   const height = top + plotH + 60;
@@ -170,7 +170,7 @@ function svgChart(c: Chart): string {
     `<text x="${left}" y="20" font-size="14" font-weight="600">${esc(c.title)}</text>`,
   );
   c.series.forEach((s, i) => {
-    const x = left + (i % 4) * 170, yy = 40 + Math.floor(i / 4) * 18;
+    const x = left + (i % 3) * 260, yy = 40 + Math.floor(i / 3) * 18;
     out.push(
       `<rect x="${x}" y="${yy - 9}" width="11" height="11" fill="${s.color}"/>`,
       `<text x="${x + 16}" y="${yy}">${esc(s.label)}</text>`,
@@ -237,7 +237,7 @@ function svgChart(c: Chart): string {
     `<line x1="${left}" x2="${width - 10}" y1="${top + plotH}" y2="${top + plotH}" stroke="#999"/>`,
     `<text x="${left}" y="${
       height - 12
-    }" fill="#777" font-size="10">Bars: medians over rounds; whiskers: min–max. Ours in blue, the runtime's own options in orange and grey.</text>`,
+    }" fill="#777" font-size="10">Bars: medians over rounds; whiskers: min–max. Ours in blue and purple, the runtime's own options in orange and grey.</text>`,
     `</svg>`,
   );
   return out.join("\n") + "\n";
@@ -699,9 +699,9 @@ function writeCharts(results: Results, dir: string): void {
   const trafficSeries = VARIANTS.map((id) => ({
     id,
     label: id === "indie"
-      ? "2 × reusePort (native server)"
+      ? "2 × reusePort node:http / Deno.serve / Bun.serve"
       : id === "ours-reuse"
-      ? "ours reuse-port (native server)"
+      ? "ours reuse-port (server: see RESULTS.md)"
       : label(rts[0], id),
     color: COLORS[id],
   }));
