@@ -12,10 +12,8 @@ import { Emitter } from "./emitter.ts";
 import { ENV_HEARTBEAT, ENV_SIGNALS, ENV_TOKEN, ENV_WORKER_ID, runtime } from "./_runtime.ts";
 import { type ClusterWorker, currentWorker } from "./child.ts";
 import { ClusterError } from "./errors.ts";
-import type { QueryResult, WorkerToPrimary } from "./protocol.ts";
-import { ReusePortHandle } from "./reuse_port_handle.ts";
-import { RoundRobinHandle } from "./round_robin_handle.ts";
-import { SharedHandle } from "./shared_handle.ts";
+import type { WorkerToPrimary } from "./protocol.ts";
+import { missingCapability, ServerBroker } from "./_broker.ts";
 import type { Adapter, Address, Policy, Serialization } from "./types.ts";
 import { POLICIES } from "./types.ts";
 import type { Worker } from "./worker.ts";
@@ -150,8 +148,7 @@ export class Cluster extends Emitter<ClusterEvents> {
   #entries = new Map<number, Entry>();
   #workers = new Map<number, Worker>();
   #slots = new Map<number, Slot>();
-  #handles = new Map<string, Promise<Handle>>();
-  #bound = new Map<string, Handle>();
+  #broker: ServerBroker;
   #shutdown: Promise<void> | undefined;
   #reloading: Promise<void> | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
@@ -170,6 +167,11 @@ export class Cluster extends Emitter<ClusterEvents> {
     this.#options = { ...options };
     this.#adapter = options.adapter ? Promise.resolve(options.adapter) : runtime().loadAdapter();
     this.#adapter.catch(() => {});
+    this.#broker = new ServerBroker(this.#adapter, {
+      policy: this.#options.policy ?? "round-robin",
+      maxInFlight: this.#options.maxInFlight ?? 16,
+      predecessor: (entry) => this.#predecessor(entry),
+    });
   }
 
   /** True in the primary process (the one that was not forked by a cluster). */
@@ -295,12 +297,7 @@ export class Cluster extends Emitter<ClusterEvents> {
       slot.settle.reject(new ClusterError("SHUT_DOWN", `Slot ${slot.index} was shut down`));
     }
     // Stop accepting first (the primary's listen sockets), then let the workers drain.
-    const handles = await Promise.allSettled(this.#handles.values());
-    this.#handles.clear();
-    this.#bound.clear();
-    await Promise.all(
-      handles.map((h) => h.status === "fulfilled" && "close" in h.value ? h.value.close() : null),
-    );
+    await this.#broker.closeAll();
     await Promise.all([...this.#entries.values()].map((entry) => entry.stop(timeout)));
     for (const off of this.#signalsOff.splice(0)) off();
   }
@@ -581,22 +578,18 @@ export class Cluster extends Emitter<ClusterEvents> {
         entry.rss = message.rss;
         return;
       case "query":
-        return await this.#query(entry, message);
-      case "listening": {
+        return await this.#broker.query(entry, message);
+      case "listening":
         // Synchronous, so that "listening" is emitted before messages the worker sent after it.
-        const handle = this.#bound.get(message.key);
-        if (!entry.keys.has(message.key) || !handle) {
-          // A worker we are disconnecting may report a bind that raced with it: not an error.
-          if (entry.exitedAfterDisconnect) return;
-          return entry.bad(`listening on ${message.key}, which it never asked for`);
+        if (this.#broker.listening(entry, message.key, message.address)) {
+          entry.listening(message.address);
+        } else if (!entry.exitedAfterDisconnect) {
+          // (A worker being disconnected may report a bind that raced with it: not an error.)
+          entry.bad(`listening on ${message.key}, which it never asked for`);
         }
-        entry.listening(message.address);
-        if (handle instanceof RoundRobinHandle) handle.add(entry);
-        if (handle instanceof ReusePortHandle) handle.bound(entry.id, message.address.port);
         return;
-      }
       case "close":
-        return this.#leave(entry, message.key);
+        return this.#broker.leave(entry, message.key);
       case "reply":
         if (!entry.channel.settle(message.ack, message, handle)) {
           entry.bad(`reply to unknown request ${message.ack}`);
@@ -604,107 +597,15 @@ export class Cluster extends Emitter<ClusterEvents> {
     }
   }
 
-  /** Answers a worker's `query` (Node's `queryServer`): find or create the handle for the key. */
-  async #query(entry: Entry, q: Extract<WorkerToPrimary, { cmd: "query" }>): Promise<void> {
-    const adapter = await this.#adapter;
-    const policy = q.policy ?? this.#options.policy ?? "round-robin";
-    const missing = missingCapability(adapter, policy);
-    if (missing) return entry.reply(q.seq, { ok: false, code: "UNSUPPORTED", message: missing });
-    const key = `${policy}|${q.hostname ?? ""}|${q.port}`;
-    let pending = this.#handles.get(key);
-    if (!pending) {
-      pending = this.#createHandle(adapter, policy, key, q);
-      this.#handles.set(key, pending);
-      pending.then((handle) => this.#bound.set(key, handle), () => this.#handles.delete(key));
-    }
-    const ok = (port: number, hostname = q.hostname): QueryResult => ({
-      ok: true,
-      policy,
-      key,
-      hostname,
-      port,
-    });
-    try {
-      const handle = await pending;
-      if (!entry.connected) return; // the worker left while the primary was binding
-      entry.keys.add(key);
-      if (handle instanceof RoundRobinHandle) {
-        const address = handle.listener!.address;
-        return entry.reply(q.seq, ok(address.port, address.hostname));
-      }
-      if (handle instanceof ReusePortHandle) {
-        const port = await handle.portFor(entry.id);
-        // A replacement inherits its predecessor's socket: no listener closes during a reload,
-        // so no queued connection is reset.
-        const predecessor = this.#predecessor(entry);
-        const lent = predecessor?.keys.has(key)
-          ? await predecessor.lend(key).catch(() => undefined)
-          : undefined;
-        if (lent === undefined) return entry.reply(q.seq, ok(port));
-        // The socket passes through the primary, which may accept on it for a moment (the
-        // adapter relays those connections once its copy is closed).
-        const adopted = adapter.adopt(lent);
-        await entry.reply(q.seq, ok(port), lent);
-        await adopted.close();
-        return;
-      }
-      await handle.acquire(entry, (listenHandle) => entry.reply(q.seq, ok(q.port), listenHandle));
-    } catch (error) {
-      await entry.reply(q.seq, bindError(error, q.hostname, q.port));
-    }
-  }
-
-  async #createHandle(
-    adapter: Adapter,
-    policy: Policy,
-    key: string,
-    q: Extract<WorkerToPrimary, { cmd: "query" }>,
-  ): Promise<RoundRobinHandle | SharedHandle | ReusePortHandle> {
-    const options = {
-      hostname: q.hostname ?? undefined,
-      port: q.port,
-      backlog: q.backlog ?? undefined,
-    };
-    if (policy === "reuse-port") return new ReusePortHandle(key, q.port);
-    if (policy === "shared") {
-      return new SharedHandle(key, {
-        bind: (onConnection) => adapter.listen(options, onConnection),
-        adopt: (handle) => adapter.adopt(handle),
-      });
-    }
-    const handle = new RoundRobinHandle(key, {
-      maxInFlight: this.#options.maxInFlight ?? 16,
-      maxQueue: Math.max(q.backlog ?? 511, 64),
-    });
-    handle.listener = await adapter.listen(options, (c) => handle.distribute(c));
-    return handle;
-  }
-
-  /** Removes `entry` from the handle under `key`, closing the handle when it is unused. */
-  async #leave(entry: Entry, key: string): Promise<void> {
-    entry.keys.delete(key);
-    const pending = this.#handles.get(key);
-    const handle = await pending?.catch(() => undefined);
-    if (!handle) return;
-    handle.remove(entry.id);
-    if (handle.size === 0 && this.#handles.get(key) === pending) {
-      this.#handles.delete(key);
-      this.#bound.delete(key);
-      if ("close" in handle) await handle.close();
-    }
-  }
-
   /** A worker left for good: drop it from every handle and, once dead, from the registry. */
   async #forget(entry: Entry, dead: boolean): Promise<void> {
-    for (const key of [...entry.keys]) await this.#leave(entry, key);
+    for (const key of [...entry.keys]) await this.#broker.leave(entry, key);
     if (dead) {
       this.#workers.delete(entry.id);
       this.#entries.delete(entry.id);
     }
   }
 }
-
-type Handle = RoundRobinHandle | SharedHandle | ReusePortHandle;
 
 /** A position in the cluster, kept across restarts and reloads of its worker. */
 interface Slot {
@@ -766,31 +667,4 @@ function validateOptions(o: ClusterOptions): void {
       `Invalid reloadConcurrency: expected an integer >= 1, got ${o.reloadConcurrency}`,
     );
   }
-}
-
-function missingCapability(adapter: Adapter, policy: Policy): string | undefined {
-  const caps = adapter.capabilities;
-  const where = `${adapter.runtime} ${adapter.version}`;
-  if (policy === "reuse-port" && caps.reusePort !== true) {
-    return `Policy "reuse-port" is not available on ${where}: ${caps.reusePort.reason}; ` +
-      `use "round-robin"`;
-  }
-  if (policy === "shared" && caps.sharedListenHandle !== true) {
-    return `Policy "shared" is not available on ${where}: ${caps.sharedListenHandle.reason}; ` +
-      `use "round-robin" or "reuse-port"`;
-  }
-  if (policy !== "reuse-port" && !caps.handlePassing) {
-    return `Policy "${policy}" needs handle passing, which ${where} lacks; use "reuse-port"`;
-  }
-  return undefined;
-}
-
-function bindError(error: unknown, hostname: string | null, port: number): QueryResult {
-  const code = (error as { code?: unknown })?.code;
-  return {
-    ok: false,
-    code: typeof code === "string" ? code : "EUNKNOWN",
-    message: `The primary could not listen on ${hostname ?? "*"}:${port}: ` +
-      `${(error as Error)?.message ?? String(error)}`,
-  };
 }
