@@ -44,7 +44,11 @@ export interface ClusterOptions {
   silent?: boolean;
   /** IPC serialization. @default "json" */
   serialization?: Serialization;
-  /** Round-robin: connection handoffs a worker may have unacknowledged. @default 16 */
+  /**
+   * Round-robin: connection handoffs a worker may have unacknowledged (Node allows 1). A
+   * worker whose oldest handoff waits over 20 ms is passed over while others can take them.
+   * @default 4
+   */
   maxInFlight?: number;
   /**
    * How long a stopping worker (shutdown, reload, scale-down, recycle) may drain before it is
@@ -169,7 +173,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     this.#adapter.catch(() => {});
     this.#broker = new ServerBroker(this.#adapter, {
       policy: this.#options.policy ?? "round-robin",
-      maxInFlight: this.#options.maxInFlight ?? 16,
+      maxInFlight: this.#options.maxInFlight ?? 4,
       predecessor: (entry) => this.#predecessor(entry),
     });
   }

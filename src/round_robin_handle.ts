@@ -3,7 +3,8 @@
 // - Node hands a worker one connection and waits for its ack before it gets another; here each
 //   worker may have `maxInFlight` handoffs outstanding, and each connection goes to the worker
 //   with the fewest outstanding handoffs (ties rotate, so an idle cluster alternates). A
-//   stalled worker stops acking and so stops getting connections.
+//   worker whose oldest handoff has waited longer than `stallAfter` ms (its event loop is
+//   busy) gets none while another worker can take them.
 // - a connection refused by a worker, or whose worker died before taking it, is handed to
 //   another worker (never back to one that refused it; up to `MAX_ATTEMPTS` workers), not lost.
 // - the queue of connections waiting for a worker is bounded; beyond it they are closed.
@@ -20,6 +21,8 @@ export interface HandoffTarget {
 interface Member {
   target: HandoffTarget;
   inFlight: number;
+  /** When each unacknowledged handoff was sent, oldest first (workers ack in order). */
+  sentAt: number[];
 }
 
 const MAX_ATTEMPTS = 3;
@@ -30,6 +33,10 @@ export interface RoundRobinOptions {
   maxInFlight: number;
   /** Connections kept waiting while no worker can take one. */
   maxQueue: number;
+  /** A worker whose oldest handoff waits longer than this (ms) is passed over. @default 20 */
+  stallAfter?: number;
+  /** Monotonic clock (ms), replaceable in tests. @default performance.now */
+  now?: () => number;
 }
 
 /** Distributes connections a primary-owned listener accepts. */
@@ -77,7 +84,7 @@ export class RoundRobinHandle {
   /** Adds a worker and gives it queued connections. */
   add(target: HandoffTarget): void {
     if (this.has(target.id)) return;
-    this.#members.push({ target, inFlight: 0 });
+    this.#members.push({ target, inFlight: 0, sentAt: [] });
     this.#drain();
   }
 
@@ -120,19 +127,34 @@ export class RoundRobinHandle {
 
   #pick(exclude: Set<number> | undefined): Member | undefined {
     const members = this.#members;
+    const now = (this.#options.now ?? performance.now.bind(performance))();
+    const stallAfter = this.#options.stallAfter ?? 20;
     let best: Member | undefined;
+    let bestStalled = true;
+    let responsive = false;
     for (let i = 0; i < members.length; i++) {
       const member = members[(this.#cursor + i) % members.length];
-      if (member.inFlight >= this.#options.maxInFlight) continue;
       if (exclude?.has(member.target.id)) continue;
-      if (!best || member.inFlight < best.inFlight) best = member;
+      const stalled = member.sentAt.length > 0 && now - member.sentAt[0] > stallAfter;
+      responsive ||= !stalled;
+      if (member.inFlight >= this.#options.maxInFlight) continue;
+      // A responsive worker beats a stalled one; then the fewest outstanding handoffs win.
+      if (!best || (bestStalled && !stalled) ||
+        (stalled === bestStalled && member.inFlight < best.inFlight)) {
+        best = member;
+        bestStalled = stalled;
+      }
     }
+    // A responsive worker that is merely full acks soon: wait for it rather than feed a
+    // stalled one. Only when every worker is stalled do they share the load regardless.
+    if (best && bestStalled && responsive) return undefined;
     if (best) this.#cursor = (members.indexOf(best) + 1) % members.length;
     return best;
   }
 
   #handoff(member: Member, connection: unknown): void {
     member.inFlight++;
+    member.sentAt.push((this.#options.now ?? performance.now.bind(performance))());
     member.target.handoff(this.key, connection).then(
       (accepted) => this.#settle(member, connection, accepted),
       () => this.#settle(member, connection, false),
@@ -141,6 +163,7 @@ export class RoundRobinHandle {
 
   #settle(member: Member, connection: unknown, accepted: boolean): void {
     member.inFlight--;
+    member.sentAt.shift();
     if (accepted || this.#closed) {
       this.#refused.delete(connection);
       this.#listener?.release(connection);

@@ -464,3 +464,48 @@ test("RoundRobinHandle gives up on a connection after MAX_ATTEMPTS workers refus
   assert.equal(tries, MAX_ATTEMPTS);
   assertReleasedOnce(listener, [c]);
 });
+
+test("RoundRobinHandle passes over a worker whose oldest handoff waits too long", async () => {
+  let now = 0;
+  const listener = new FakeListener();
+  const rr = new RoundRobinHandle("k", {
+    maxInFlight: 8,
+    maxQueue: 100,
+    stallAfter: 20,
+    now: () => now,
+  });
+  rr.listener = listener;
+  const stalled = new ManualTarget(1);
+  const healthy = new FakeTarget(2, accept);
+  rr.add(stalled);
+  rr.add(healthy);
+  const conns = connections(10);
+  rr.distribute(conns[0]); // goes to worker 1 (the cursor starts there) and is never acked
+  await flush();
+  now = 25; // worker 1's handoff is now 25 ms old
+  for (const c of conns.slice(1)) rr.distribute(c);
+  await flush();
+  assert.equal(stalled.got.length, 1, "no new connection for the stalled worker");
+  assert.equal(healthy.got.length, 9);
+});
+
+test("RoundRobinHandle still uses a stalled worker when no other can take connections", async () => {
+  let now = 0;
+  const rr = new RoundRobinHandle("k", {
+    maxInFlight: 8,
+    maxQueue: 100,
+    stallAfter: 20,
+    now: () => now,
+  });
+  rr.listener = new FakeListener();
+  const a = new ManualTarget(1), b = new ManualTarget(2);
+  rr.add(a);
+  rr.add(b);
+  rr.distribute({ c: 1 });
+  rr.distribute({ c: 2 });
+  await flush();
+  now = 100; // both stalled
+  rr.distribute({ c: 3 });
+  await flush();
+  assert.equal(a.got.length + b.got.length, 3, "nothing is held back when all are stalled");
+});
