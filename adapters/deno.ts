@@ -54,7 +54,7 @@ class DenoAdapter extends NodeApiAdapter {
         reusePort: process.platform === "linux"
           ? true
           : { reason: `SO_REUSEPORT balances connections only on Linux, not ${process.platform}` },
-        serialization: ["json"],
+        serialization: ["json", "advanced"],
       },
       command: (o) => ({ file: deno.execPath(), args: ["run", ...o.execArgv, o.exec, ...o.args] }),
       mainModule: () => deno.mainModule ? fileURLToPath(deno.mainModule) : undefined,

@@ -298,7 +298,9 @@ export class Cluster extends Emitter<ClusterEvents> {
     for (const slot of this.#slots.values()) {
       slot.stopped = true;
       if (slot.timer !== undefined) clearTimeout(slot.timer);
-      slot.settle.reject(new ClusterError("SHUT_DOWN", `Slot ${slot.index} was shut down`));
+      if (!slot.current?.isReady) {
+        slot.settle.reject(new ClusterError("SHUT_DOWN", `Slot ${slot.index} was shut down`));
+      }
     }
     // Stop accepting first (the primary's listen sockets), then let the workers drain.
     await this.#broker.closeAll();

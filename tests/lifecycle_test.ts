@@ -132,3 +132,12 @@ test("fork() returns a worker that can be sent to at once", async () => {
     assert.equal(echo.id, 2);
   });
 });
+
+test('serialization "advanced" carries a Map of Uint8Array both ways', async () => {
+  await withApp({ APP_WORKERS: "1", APP_SERIALIZATION: "advanced" }, async (app) => {
+    await app.waitFor((e) => e.ev === "started");
+    app.command({ cmd: "send", id: 1, msg: { op: "map" } });
+    const [e] = await app.waitFor((e) => e.ev === "message" && "map" in (e.msg as object));
+    assert.deepEqual(e.msg, { map: [["bytes", [1, 2, 3]]] });
+  });
+});
