@@ -387,6 +387,14 @@ async function attachServer(server: net.Server, source: ServeSource): Promise<Wo
     socket.resume();
     return true;
   };
+  // The server serves connections it never accepted itself; it reports `listening` while it
+  // does. Deno's node:http needs that: it destroys a keep-alive socket after each response when
+  // its server is not listening (denoland/deno#35609), which reset every second request.
+  try {
+    Object.defineProperty(server, "listening", { get: () => !closing, configurable: true });
+  } catch {
+    // A layer above defined it already (compat.ts): theirs stands.
+  }
   if (isHttp) {
     // While closing, every response says `Connection: close`, so keep-alive clients move on.
     server.prependListener("request", (_req: http.IncomingMessage, res: http.ServerResponse) => {

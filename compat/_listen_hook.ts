@@ -60,8 +60,8 @@ export function installListenHook(worker: ClusterWorker): void {
 
 /** Makes a server that our core attached look like Node's cluster worker server. */
 function shared(server: net.Server, bound: BoundServer): void {
-  // "reuse-port": the server bound itself and already emitted "listening".
-  if (server.listening) return;
+  // The core feeds the server connections from a socket it holds (every policy), and defines
+  // a `listening` of its own: the definitions here replace it.
   let listening = true;
   const address = { address: bound.hostname, family: bound.family, port: bound.port };
   Object.defineProperties(server, {

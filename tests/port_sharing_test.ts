@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import net from "node:net";
 import { test } from "node:test";
 import { get, occupyPort, runtime, withApp } from "./_helpers.ts";
 
@@ -60,7 +61,10 @@ test("shared: workers accept on one listen socket (or serve() says it is unsuppo
     : { APP_WORKERS: "2", APP_POLICY: "shared" };
   await withApp(env, async (app) => {
     if (runtime === "deno") {
-      const errors = await app.waitFor((e) => e.ev === "message" && "serveError" in (e.msg as object), 2);
+      const errors = await app.waitFor(
+        (e) => e.ev === "message" && "serveError" in (e.msg as object),
+        2,
+      );
       for (const e of errors) {
         const msg = e.msg as { serveError: string; message: string };
         assert.equal(msg.serveError, "UNSUPPORTED");
@@ -76,10 +80,13 @@ test("shared: workers accept on one listen socket (or serve() says it is unsuppo
 });
 
 test("a policy can be overridden per serve() call", async () => {
-  await withApp({ APP_WORKERS: "2", APP_POLICY: "round-robin", APP_SERVE_POLICY: "reuse-port" }, async (app) => {
-    const port = await bound(app, 2);
-    assert.match(await get(port), /^worker [12]$/);
-  });
+  await withApp(
+    { APP_WORKERS: "2", APP_POLICY: "round-robin", APP_SERVE_POLICY: "reuse-port" },
+    async (app) => {
+      const port = await bound(app, 2);
+      assert.match(await get(port), /^worker [12]$/);
+    },
+  );
 });
 
 for (const policy of ["round-robin", "reuse-port"]) {
@@ -87,12 +94,60 @@ for (const policy of ["round-robin", "reuse-port"]) {
     const blocker = await occupyPort();
     const port = (blocker.address() as { port: number }).port;
     try {
-      await withApp({ APP_WORKERS: "1", APP_POLICY: policy, APP_PORT: String(port) }, async (app) => {
-        const [e] = await app.waitFor((e) => e.ev === "message" && "serveError" in (e.msg as object));
-        assert.equal((e.msg as { serveError: string }).serveError, "EADDRINUSE");
-      });
+      await withApp(
+        { APP_WORKERS: "1", APP_POLICY: policy, APP_PORT: String(port) },
+        async (app) => {
+          const [e] = await app.waitFor((e) =>
+            e.ev === "message" && "serveError" in (e.msg as object)
+          );
+          assert.equal((e.msg as { serveError: string }).serveError, "EADDRINUSE");
+        },
+      );
     } finally {
       blocker.close();
     }
+  });
+}
+
+/** Sends `n` requests one after another on one TCP connection; resolves with the bodies. */
+function keepAliveRequests(port: number, n: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1");
+    const bodies: string[] = [];
+    let buffer = "";
+    const ask = () => socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    socket.setEncoding("utf8");
+    socket.setTimeout(5000, () => socket.destroy(new Error(`timeout after ${bodies.length}`)));
+    socket.on("connect", ask);
+    socket.on("data", (chunk: string) => {
+      buffer += chunk;
+      const match = buffer.match(/\r\n\r\n(worker \d+)/);
+      if (!match) return;
+      bodies.push(match[1]);
+      buffer = "";
+      if (bodies.length === n) {
+        socket.end();
+        resolve(bodies);
+      } else ask();
+    });
+    socket.on("error", reject);
+    socket.on(
+      "close",
+      () => bodies.length < n && reject(new Error(`closed after ${bodies.length}`)),
+    );
+  });
+}
+
+const keepAlivePolicies = runtime === "deno"
+  ? ["round-robin", "reuse-port"]
+  : ["round-robin", "shared", "reuse-port"];
+for (const policy of keepAlivePolicies) {
+  test(`keep-alive: one connection carries many requests (${policy})`, async () => {
+    await withApp({ APP_WORKERS: "2", APP_POLICY: policy }, async (app) => {
+      const port = await bound(app, 2);
+      const bodies = await keepAliveRequests(port, 5);
+      assert.equal(bodies.length, 5);
+      assert.equal(new Set(bodies).size, 1, `one connection, one worker: ${bodies.join()}`);
+    });
   });
 }
