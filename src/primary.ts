@@ -232,6 +232,8 @@ export class Cluster extends Emitter<ClusterEvents> {
     if (typeof env !== "object" || env === null) {
       throw new TypeError(`Cannot fork: env must be an object, got ${typeof env}`);
     }
+    // Supervision (watchdog, signals) covers workers forked without start() too.
+    this.#adapter.then((adapter) => this.#startSupervision(adapter), () => {});
     return this.#addSlot(env).current!.worker;
   }
 
@@ -271,7 +273,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     if (this.#shutdown) {
       throw new ClusterError("SHUT_DOWN", "Cannot scale: the cluster is shutting down");
     }
-    await this.#startSupervision(await this.#adapter);
+    this.#startSupervision(await this.#adapter);
     const active = [...this.#slots.values()].filter((slot) => !slot.stopped);
     const timeout = this.#options.shutdownTimeout ?? 10_000;
     if (count > active.length) {
