@@ -68,5 +68,7 @@ export type {
   Serialization,
   ServeSource,
   SpawnOptions,
+  StdioOption,
+  StdioValue,
   WorkerServer,
 } from "./src/types.ts";

@@ -4,7 +4,7 @@
 // cannot carry handles). `adapters/{node,deno,bun}.ts` configure it and replace what their
 // runtime does better or differently.
 
-import { spawn } from "node:child_process";
+import { spawn, type StdioOptions } from "node:child_process";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -103,9 +103,15 @@ export class NodeApiAdapter implements Adapter {
   spawn(options: SpawnOptions, events: ProcessEvents): ProcessHandle {
     const exec = options.exec.startsWith("file:") ? fileURLToPath(options.exec) : options.exec;
     const { file, args } = this.#config.command({ ...options, exec });
-    // stderr is always piped: the core keeps its tail to say why a worker failed; unless
-    // `silent`, it is passed on to ours.
+    // By default stderr is piped: the core keeps its tail to say why a worker failed; unless
+    // `silent`, it is passed on to ours. An explicit `stdio` is used as given.
     const out = options.silent ? "pipe" : "inherit";
+    const stdio = options.stdio === undefined
+      ? [out, out, "pipe", "ipc"]
+      : typeof options.stdio === "string"
+      ? [options.stdio, options.stdio, options.stdio, "ipc"]
+      : [...options.stdio];
+    const forward = options.stdio === undefined && !options.silent;
     let disconnected = false, exited = false;
     const disconnect = () => {
       if (!disconnected) {
@@ -124,7 +130,9 @@ export class NodeApiAdapter implements Adapter {
       child = spawn(file, args, {
         env: options.env,
         cwd: options.cwd,
-        stdio: [out, out, "pipe", "ipc"],
+        stdio: stdio as StdioOptions,
+        uid: options.uid,
+        gid: options.gid,
         serialization: options.serialization,
       });
     } catch (error) {
@@ -148,7 +156,7 @@ export class NodeApiAdapter implements Adapter {
       if (child.pid === undefined) exit(1, null);
     });
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-      if (!options.silent) process.stderr.write(chunk);
+      if (forward) process.stderr.write(chunk);
       events.stderr?.(chunk);
     });
     child.stdout?.resume();

@@ -6,7 +6,7 @@ import type { EventEmitter } from "node:events";
 import process from "node:process";
 import { Cluster, type ClusterOptions } from "../src/primary.ts";
 import { ClusterError } from "../src/errors.ts";
-import type { Address, Policy } from "../src/types.ts";
+import type { Address, Policy, StdioOption } from "../src/types.ts";
 import type { Worker as CoreWorker } from "../src/worker.ts";
 import { isCompatNotice } from "./_notice.ts";
 import { toPolicy } from "./_policy.ts";
@@ -29,11 +29,11 @@ export interface ClusterSettings {
   silent?: boolean;
   /** Extra environment of every worker (our addition; `fork(env)` adds per worker). */
   env?: Record<string, string>;
-  /** Not supported: `fork()` throws `ClusterError` `UNSUPPORTED` if set. */
-  stdio?: unknown;
-  /** Not supported: `fork()` throws `ClusterError` `UNSUPPORTED` if set. */
+  /** The workers' stdio (an array must contain `"ipc"`); overrides `silent`. */
+  stdio?: StdioOption;
+  /** User id the workers run as. */
   uid?: number;
-  /** Not supported: `fork()` throws `ClusterError` `UNSUPPORTED` if set. */
+  /** Group id the workers run as. */
   gid?: number;
   /** Not supported: `fork()` throws `ClusterError` `UNSUPPORTED` if set. */
   inspectPort?: number | (() => number);
@@ -69,7 +69,7 @@ export interface PrimaryMembers {
   disconnect(callback?: () => void): void;
 }
 
-const UNSUPPORTED_SETTINGS = ["stdio", "uid", "gid", "inspectPort"] as const;
+const UNSUPPORTED_SETTINGS = ["inspectPort"] as const;
 
 /** Environment variable that tells a worker its node:cluster id (see `_child.ts`). */
 export const ENV_COMPAT_ID = "XCLUSTER_COMPAT_ID";
@@ -124,6 +124,9 @@ export function installPrimary(cluster: EventEmitter & PrimaryMembers): void {
       silent: settings.silent,
       env: settings.env,
       serialization: settings.serialization,
+      stdio: settings.stdio,
+      uid: settings.uid,
+      gid: settings.gid,
       // Defaults stay the core's: on Deno they carry the primary's permissions.
       exec: explicit.has("exec") ? settings.exec : undefined,
       execArgv: explicit.has("execArgv") ? settings.execArgv : undefined,

@@ -72,6 +72,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   readonly id: number;
   #adapter: Promise<Adapter>;
   #ready: Promise<{ adapter: Adapter; parent: ParentChannel; channel: Channel }>;
+  #parent: ParentChannel | undefined;
   #servers = new Map<string, WorkerServer>();
   #disconnecting: Promise<void> | undefined;
   #shutdown = new AbortController();
@@ -177,7 +178,12 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       port: options.port ?? 0,
       policy: options.policy ?? null,
       backlog: options.backlog ?? null,
-    }));
+    })).catch((error) => {
+      // The primary is gone: this worker exits in a moment (no orphans). Settling would only
+      // turn a quiet exit into an unhandled rejection in the caller's startup code.
+      if (!this.#parent?.connected || channelGone(error)) return new Promise<never>(() => {});
+      throw error;
+    });
     const result = (reply as { result: QueryResult }).result;
     if (!result.ok) {
       if (handle !== undefined) adapter.discard(handle);
@@ -231,6 +237,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       disconnect: () => this.#onDisconnect(adapter, channel),
     });
     if (!parent) throw new TypeError("This process was started as a worker but has no IPC channel");
+    this.#parent = parent;
     channel = new Channel(
       token,
       (message, handle, keepOpen) => parent.send(message, handle, keepOpen),
@@ -358,6 +365,13 @@ function sourceOf(
         backlog: o.backlog,
       };
   }
+}
+
+/** Whether `error` says the channel to the primary is gone. */
+function channelGone(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === "CHANNEL_CLOSED" || code === "EPIPE" || code === "ECONNRESET" ||
+    code === "ERR_IPC_CHANNEL_CLOSED";
 }
 
 function describe(result: { hostname: string | null; port: number }): string {

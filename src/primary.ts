@@ -14,7 +14,7 @@ import { type ClusterWorker, currentWorker } from "./child.ts";
 import { ClusterError } from "./errors.ts";
 import type { WorkerToPrimary } from "./protocol.ts";
 import { missingCapability, ServerBroker } from "./_broker.ts";
-import type { Adapter, Address, Policy, Serialization } from "./types.ts";
+import type { Adapter, Address, Policy, Serialization, StdioOption } from "./types.ts";
 import { POLICIES } from "./types.ts";
 import type { Worker } from "./worker.ts";
 
@@ -44,6 +44,15 @@ export interface ClusterOptions {
   silent?: boolean;
   /** IPC serialization. @default "json" */
   serialization?: Serialization;
+  /**
+   * The workers' stdio, as `child_process` takes it; an array must contain `"ipc"` once, for
+   * the channel. Overrides `silent`. @default `silent` decides
+   */
+  stdio?: StdioOption;
+  /** User id the workers run as (POSIX; the primary needs the right to switch). @default the primary's */
+  uid?: number;
+  /** Group id the workers run as (POSIX). @default the primary's */
+  gid?: number;
   /**
    * Round-robin: connection handoffs a worker may have unacknowledged (Node allows 1). A
    * worker whose oldest handoff waits over 20 ms is passed over while others can take them.
@@ -570,6 +579,9 @@ export class Cluster extends Emitter<ClusterEvents> {
       cwd: o.cwd,
       silent: o.silent ?? false,
       serialization: o.serialization ?? "json",
+      stdio: o.stdio,
+      uid: o.uid,
+      gid: o.gid,
     }, entry.events()));
   }
 
@@ -645,6 +657,24 @@ function validateOptions(o: ClusterOptions): void {
   }
   if (o.maxInFlight !== undefined && !(Number.isInteger(o.maxInFlight) && o.maxInFlight >= 1)) {
     throw new RangeError(`Invalid maxInFlight: expected an integer >= 1, got ${o.maxInFlight}`);
+  }
+  if (o.stdio !== undefined) {
+    const modes = ["pipe", "inherit", "ignore"];
+    const ok = typeof o.stdio === "string"
+      ? modes.includes(o.stdio)
+      : Array.isArray(o.stdio) && o.stdio.filter((v) => v === "ipc").length === 1;
+    if (!ok) {
+      throw new TypeError(
+        `Invalid stdio ${JSON.stringify(o.stdio)}: use "pipe", "inherit", "ignore" or an array ` +
+          `with "ipc" once (the worker's channel)`,
+      );
+    }
+  }
+  for (const name of ["uid", "gid"] as const) {
+    const id = o[name];
+    if (id !== undefined && !(Number.isInteger(id) && id >= 0)) {
+      throw new RangeError(`Invalid ${name}: expected an integer >= 0, got ${id}`);
+    }
   }
   if (o.readiness !== undefined && !["online", "listening", "manual"].includes(o.readiness)) {
     throw new TypeError(

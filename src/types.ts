@@ -59,7 +59,19 @@ export interface SpawnOptions {
   silent: boolean;
   /** IPC serialization. */
   serialization: Serialization;
+  /** Explicit stdio of the worker (overrides `silent`); contains `"ipc"` once. */
+  stdio: StdioOption | undefined;
+  /** User id the worker runs as (POSIX). */
+  uid: number | undefined;
+  /** Group id the worker runs as (POSIX). */
+  gid: number | undefined;
 }
+
+/** One stdio slot of a worker: a mode, `"ipc"`, or a file descriptor of the primary. */
+export type StdioValue = "pipe" | "inherit" | "ignore" | "ipc" | number | null | undefined;
+
+/** A worker's stdio: one mode for stdin/stdout/stderr, or one value per descriptor. */
+export type StdioOption = "pipe" | "inherit" | "ignore" | readonly StdioValue[];
 
 /** Callbacks the core registers for one worker process. */
 export interface ProcessEvents {

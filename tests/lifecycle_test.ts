@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import process from "node:process";
 import { test } from "node:test";
 import { get, runtime, withApp } from "./_helpers.ts";
 
@@ -36,7 +37,9 @@ test("disconnect() emits disconnect then exit with exitedAfterDisconnect", async
     await app.waitFor((e) => e.ev === "started");
     app.command({ cmd: "disconnect", id: 1 });
     await app.waitFor((e) => e.ev === "disconnected" && e.id === 1);
-    const events = app.events.filter((e) => e.id === 1 && (e.ev === "disconnect" || e.ev === "exit"));
+    const events = app.events.filter((e) =>
+      e.id === 1 && (e.ev === "disconnect" || e.ev === "exit")
+    );
     assert.deepEqual(events.map((e) => e.ev), ["disconnect", "exit"]);
     assert.equal(events[0].after, true);
     assert.equal(events[1].after, true);
@@ -85,12 +88,15 @@ test("a crashing worker gives exit with its code and an error that says why", as
 });
 
 test("a missing script gives exit and an error, never a hang", async () => {
-  await withApp({ APP_WORKERS: "1", APP_EXEC: "/nonexistent/worker.ts", APP_SILENT: "1" }, async (app) => {
-    const [failed] = await app.waitFor((e) => e.ev === "start-failed");
-    assert.equal(failed.code, "WORKER_START_FAILED");
-    const [exit] = await app.waitFor((e) => e.ev === "exit");
-    assert.notEqual(exit.code, 0);
-  });
+  await withApp(
+    { APP_WORKERS: "1", APP_EXEC: "/nonexistent/worker.ts", APP_SILENT: "1" },
+    async (app) => {
+      const [failed] = await app.waitFor((e) => e.ev === "start-failed");
+      assert.equal(failed.code, "WORKER_START_FAILED");
+      const [exit] = await app.waitFor((e) => e.ev === "exit");
+      assert.notEqual(exit.code, 0);
+    },
+  );
 });
 
 test("start() rejects a policy the runtime cannot do, naming what would work", async () => {
@@ -140,4 +146,21 @@ test('serialization "advanced" carries a Map of Uint8Array both ways', async () 
     const [e] = await app.waitFor((e) => e.ev === "message" && "map" in (e.msg as object));
     assert.deepEqual(e.msg, { map: [["bytes", [1, 2, 3]]] });
   });
+});
+
+test("stdio: the workers' output follows the stdio option; uid/gid pass through", async () => {
+  const print = async (env: Record<string, string>) =>
+    await withApp({ APP_WORKERS: "1", ...env }, async (app) => {
+      await app.waitFor((e) => e.ev === "started");
+      app.command({ cmd: "send", id: 1, msg: { op: "print" } });
+      await app.waitFor((e) => e.ev === "message" && "printed" in (e.msg as object));
+      await new Promise((r) => setTimeout(r, 200));
+      return app.stderr.join("").includes("worker 1 prints");
+    });
+  assert.equal(await print({}), true, "inherited by default");
+  assert.equal(await print({ APP_STDIO: '["ignore","ignore","ignore","ipc"]' }), false);
+  const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
+  if (uid !== undefined) {
+    assert.equal(await print({ APP_UID: String(uid), APP_GID: String(process.getgid!()) }), true);
+  }
 });
