@@ -62,7 +62,8 @@ export class ServerBroker {
     const policy = q.policy ?? this.#options.policy;
     const missing = missingCapability(adapter, policy);
     if (missing) return entry.reply(q.seq, { ok: false, code: "UNSUPPORTED", message: missing });
-    const key = `${policy}|${q.hostname ?? ""}|${q.port}`;
+    // Port 0: the Nth server of each worker on that host shares one port (Node's `index`).
+    const key = `${policy}|${q.hostname ?? ""}|${q.port}${q.port === 0 ? `#${q.index}` : ""}`;
     let pending = this.#handles.get(key);
     if (!pending) {
       pending = this.#createHandle(adapter, policy, key, q);

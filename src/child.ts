@@ -73,6 +73,8 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   #adapter: Promise<Adapter>;
   #ready: Promise<{ adapter: Adapter; parent: ParentChannel; channel: Channel }>;
   #parent: ParentChannel | undefined;
+  /** Port-0 servers opened so far, per policy and host (for the query's `index`). */
+  #zeroPortServers = new Map<string, number>();
   #servers = new Map<string, WorkerServer>();
   #disconnecting: Promise<void> | undefined;
   #shutdown = new AbortController();
@@ -171,6 +173,12 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   ): Promise<BoundServer> {
     validateServeOptions(options);
     const { adapter, channel } = await this.#ready;
+    let index = 0;
+    if ((options.port ?? 0) === 0) {
+      const zero = `${options.policy ?? ""}|${options.hostname ?? ""}`;
+      index = this.#zeroPortServers.get(zero) ?? 0;
+      this.#zeroPortServers.set(zero, index + 1);
+    }
     const { reply, handle } = await channel.request((seq) => ({
       cmd: "query",
       seq,
@@ -178,6 +186,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       port: options.port ?? 0,
       policy: options.policy ?? null,
       backlog: options.backlog ?? null,
+      index,
     })).catch((error) => {
       // The primary is gone: this worker exits in a moment (no orphans). Settling would only
       // turn a quiet exit into an unhandled rejection in the caller's startup code.

@@ -30,6 +30,8 @@ export type WorkerToPrimary =
     port: number;
     policy: Policy | null;
     backlog: number | null;
+    /** For port 0: this worker's how-many-th server on that host (Node's `index`). */
+    index: number;
   }
   | { cmd: "listening"; key: string; address: Address }
   | { cmd: "close"; key: string }
@@ -113,6 +115,8 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
     case "query": {
       const seq = own(m, "seq"), port = own(m, "port"), hostname = own(m, "hostname");
       const policy = own(m, "policy"), backlog = own(m, "backlog");
+      const index = own(m, "index") ?? 0;
+      if (!isCount(index)) return "query: bad index";
       if (!isSeq(seq)) return "query: bad seq";
       if (!isPort(port)) return "query: bad port";
       if (hostname !== null && (typeof hostname !== "string" || hostname.length > 255)) {
@@ -129,6 +133,7 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
         hostname: hostname as string | null,
         policy: policy as Policy | null,
         backlog: backlog as number | null,
+        index,
       };
     }
     case "listening": {

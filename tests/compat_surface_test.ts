@@ -240,15 +240,21 @@ test("compat: listen(0) gives all workers one real port; several servers; exclus
     const xs = (await app.waitFor((e) => e.ev === "message" && "x" in msg(e), 2)).map((e) =>
       msg(e)
     );
+    const cs = (await app.waitFor((e) => e.ev === "message" && "c" in msg(e), 2)).map((e) =>
+      msg(e)
+    );
     const port = (m: Record<string, unknown>, k: string) => (m[k] as A).port;
     assert.equal(port(as[0], "a"), port(as[1], "a"), "listen(0) twice: one port");
     assert.notEqual(port(as[0], "a"), 0);
     assert.deepEqual([port(bs[0], "b"), port(bs[1], "b")], [shared, shared], "a second server");
     assert.notEqual(port(xs[0], "x"), port(xs[1], "x"), "exclusive: each worker binds its own");
+    assert.equal(port(cs[0], "c"), port(cs[1], "c"), "each worker's 2nd listen(0): one port");
+    assert.notEqual(port(cs[0], "c"), port(as[0], "a"), "…other than the 1st listen(0)'s");
+    assert.match(await tcpRead(port(cs[0], "c")), /^c [12]$/);
     assert.deepEqual(as[0].a, { address: "127.0.0.1", family: "IPv4", port: port(as[0], "a") });
     assert.equal(as[0].listening, true);
-    // Four shared listens were reported to the primary (exclusive ones are not shared).
-    assert.equal(app.events.filter((e) => e.ev === "listening").length, 4);
+    // Six shared listens were reported to the primary (exclusive ones are not shared).
+    assert.equal(app.events.filter((e) => e.ev === "listening").length, 6);
     assert.match(await get(port(as[0], "a")), /^worker [12]$/);
     assert.match(await tcpRead(port(bs[0], "b")), /^b [12]$/);
   });

@@ -21,7 +21,15 @@ function envelope(inner: unknown, token = TOKEN): Record<string, unknown> {
 }
 
 /** A well-formed query, to be spoiled one field at a time. */
-const QUERY = { cmd: "query", seq: 1, hostname: null, port: 80, policy: null, backlog: null };
+const QUERY = {
+  cmd: "query",
+  seq: 1,
+  hostname: null,
+  port: 80,
+  policy: null,
+  backlog: null,
+  index: 0,
+};
 const LISTENING = {
   cmd: "listening",
   key: "round-robin||80",
@@ -292,7 +300,7 @@ test("decodeAtPrimary() rejects primary-to-worker messages (direction matters)",
 test("decodeAtWorker() rejects worker-to-primary messages (direction matters)", () => {
   const toPrimary: WorkerToPrimary[] = [
     { cmd: "online" },
-    { cmd: "query", seq: 1, hostname: null, port: 0, policy: null, backlog: null },
+    { cmd: "query", seq: 1, hostname: null, port: 0, policy: null, backlog: null, index: 0 },
     { cmd: "listening", key: "k", address: { hostname: "::", port: 1, family: "IPv6" } },
     { cmd: "close", key: "k" },
     { cmd: "reply", ack: 1, accepted: true },
@@ -321,11 +329,13 @@ test("decodeAtPrimary() keeps __proto__/constructor/prototype keys inert and add
     port: 8080,
     policy: "shared",
     backlog: 10,
+    index: 0, // absent on the wire: the default
   });
   assert.deepEqual(Object.keys(message).sort(), [
     "backlog",
     "cmd",
     "hostname",
+    "index",
     "policy",
     "port",
     "seq",
@@ -399,10 +409,29 @@ test("decodeAtPrimary() drops unknown extra keys of internal messages", () => {
 
 const WORKER_TO_PRIMARY: WorkerToPrimary[] = [
   { cmd: "online" },
-  { cmd: "query", seq: 1, hostname: null, port: 0, policy: null, backlog: null },
-  { cmd: "query", seq: 2 ** 31, hostname: "::1", port: 65535, policy: "round-robin", backlog: 0 },
-  { cmd: "query", seq: 7, hostname: "localhost", port: 8080, policy: "shared", backlog: 511 },
-  { cmd: "query", seq: 8, hostname: "", port: 1, policy: "reuse-port", backlog: null },
+  { cmd: "query", seq: 1, hostname: null, port: 0, policy: null, backlog: null, index: 0 },
+  {
+    cmd: "query",
+    seq: 2 ** 31,
+    hostname: "::1",
+    port: 65535,
+    policy: "round-robin",
+    backlog: 0,
+    index: 0,
+  },
+  {
+    cmd: "query",
+    seq: 7,
+    hostname: "localhost",
+    port: 8080,
+    policy: "shared",
+    backlog: 511,
+    index: 0,
+  },
+  { cmd: "query", seq: 8, hostname: "", port: 1, policy: "reuse-port", backlog: null, index: 0 },
+  { cmd: "query", seq: 9, hostname: null, port: 0, policy: null, backlog: null, index: 2 },
+  { cmd: "ready" },
+  { cmd: "heartbeat", requests: 12, rss: 34_000_000 },
   {
     cmd: "listening",
     key: "round-robin||8080",
