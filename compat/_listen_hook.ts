@@ -77,11 +77,10 @@ function shared(server: net.Server, bound: BoundServer): void {
       value: function (this: net.Server, callback?: (error?: Error) => void) {
         if (!listening) return Object.getPrototypeOf(this).close.call(this, callback);
         listening = false;
-        bound.close().catch(() => {});
         // The server never held a listen handle of its own (Node's holds a faux one): report
-        // the close ourselves, the same on every runtime.
+        // the close ourselves, once its connections ended, as Node does.
         if (typeof callback === "function") server.once("close", () => callback());
-        process.nextTick(() => server.emit("close"));
+        bound.close().catch(() => {}).then(() => server.emit("close"));
         return this;
       },
     },
