@@ -46,6 +46,9 @@ async function respond(handler: FetchHandler, req: IncomingMessage, res: ServerR
   response.headers.forEach((value, name) => {
     if (name !== "set-cookie") out[name] = value;
   });
+  // Bun adds a body's implied content-type to get() but not to iteration.
+  const type = out["content-type"] ?? response.headers.get("content-type");
+  if (type) out["content-type"] = type;
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) out["set-cookie"] = cookies;
   if (!response.body || method === "HEAD") {

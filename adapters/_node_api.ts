@@ -299,16 +299,32 @@ function closed(): Promise<void> {
   return Promise.reject(new Error("The worker process could not be spawned"));
 }
 
-/** Wraps a fetch handler so that the requests it serves are counted. */
-export function countRequests(handler: FetchHandler): { handler: FetchHandler; requests: number } {
-  const counted = {
-    requests: 0,
-    handler: (request: Request) => {
-      counted.requests++;
+/**
+ * Runs a runtime's own server (Deno.serve, Bun.serve) as a WorkerServer: `start` binds it with
+ * a request-counting handler and returns its address and how to stop it gracefully.
+ */
+export function nativeServer(
+  handler: FetchHandler,
+  start: (handler: FetchHandler) => { hostname: string; port: number; stop(): Promise<void> },
+): Promise<WorkerServer> {
+  let requests = 0;
+  try {
+    const { hostname, port, stop } = start((request) => {
+      requests++;
       return handler(request);
-    },
-  };
-  return counted;
+    });
+    return Promise.resolve({
+      address: { hostname, port, family: hostname.includes(":") ? "IPv6" : "IPv4" },
+      listenHandle: undefined,
+      get requests() {
+        return requests;
+      },
+      accept: () => false,
+      close: stop,
+    });
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /** Where to connect to reach a socket bound to `hostname` (any-address → loopback). */

@@ -8,7 +8,7 @@
 
 import process from "node:process";
 import type { Adapter, FetchHandler, ServeSource, WorkerServer } from "../src/types.ts";
-import { countRequests, kernelMigratesQueuedConnections, NodeApiAdapter } from "./_node_api.ts";
+import { kernelMigratesQueuedConnections, nativeServer, NodeApiAdapter } from "./_node_api.ts";
 
 /** The slice of Bun's API we use (inline, so published types need no `bun-types`). */
 interface BunServer {
@@ -55,31 +55,15 @@ class BunAdapter extends NodeApiAdapter {
     if (source.kind !== "reuse-port" || !kernelMigratesQueuedConnections()) {
       return super.serve(source, handler);
     }
-    try {
-      const counted = countRequests(handler);
+    return nativeServer(handler, (fetch) => {
       const server = this.#bun.serve({
         port: source.port,
         hostname: source.hostname,
         reusePort: true,
-        fetch: counted.handler,
+        fetch,
       });
-      const hostname = server.hostname;
-      return Promise.resolve({
-        address: {
-          hostname,
-          port: server.port,
-          family: hostname.includes(":") ? "IPv6" : "IPv4",
-        },
-        listenHandle: undefined,
-        get requests() {
-          return counted.requests;
-        },
-        accept: () => false,
-        close: () => server.stop(false),
-      });
-    } catch (error) {
-      return Promise.reject(error);
-    }
+      return { hostname: server.hostname, port: server.port, stop: () => server.stop(false) };
+    });
   }
 }
 

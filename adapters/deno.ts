@@ -10,7 +10,7 @@
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { Adapter, FetchHandler, ServeSource, WorkerServer } from "../src/types.ts";
-import { countRequests, kernelMigratesQueuedConnections, NodeApiAdapter } from "./_node_api.ts";
+import { kernelMigratesQueuedConnections, nativeServer, NodeApiAdapter } from "./_node_api.ts";
 
 /** The slice of Deno's API we use (inline, so published types need no Deno types). */
 interface DenoServer {
@@ -74,28 +74,14 @@ class DenoAdapter extends NodeApiAdapter {
     ) {
       return super.serve(source, handler);
     }
-    return new Promise((resolve, reject) => {
-      try {
-        const counted = countRequests(handler);
-        const server = this.#deno.serve({
-          port: source.port,
-          hostname: source.hostname,
-          reusePort: true,
-          onListen: () => {},
-        }, counted.handler);
-        const { hostname, port } = server.addr;
-        resolve({
-          address: { hostname, port, family: hostname.includes(":") ? "IPv6" : "IPv4" },
-          listenHandle: undefined,
-          get requests() {
-            return counted.requests;
-          },
-          accept: () => false,
-          close: () => server.shutdown(),
-        });
-      } catch (error) {
-        reject(error);
-      }
+    return nativeServer(handler, (fetch) => {
+      const server = this.#deno.serve({
+        port: source.port,
+        hostname: source.hostname,
+        reusePort: true,
+        onListen: () => {},
+      }, fetch);
+      return { ...server.addr, stop: () => server.shutdown() };
     });
   }
 }
