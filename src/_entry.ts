@@ -50,7 +50,6 @@ export class Entry implements WorkerLink, ShareTarget {
   readonly worker: Worker;
   readonly channel: Channel;
   readonly keys = new Set<string>();
-  readonly online: Promise<void>;
   #hooks: EntryHooks;
   #process: ProcessHandle | undefined;
   #state: WorkerState = "none";
@@ -58,7 +57,6 @@ export class Entry implements WorkerLink, ShareTarget {
   #wasOnline = false;
   #disconnected = false;
   #stderr = "";
-  #onlineSettle!: { resolve(): void; reject(error: Error): void };
   #exited: Promise<void>;
   #exitedResolve!: () => void;
   #spawned!: { resolve(process: ProcessHandle): void; reject(error: Error): void };
@@ -84,8 +82,6 @@ export class Entry implements WorkerLink, ShareTarget {
       if (child) return child.send(message, handle, keepOpen);
       return spawned.then((p) => p.send(message, handle, keepOpen));
     });
-    this.online = new Promise((resolve, reject) => (this.#onlineSettle = { resolve, reject }));
-    this.online.catch(() => {});
     this.#exited = new Promise((resolve) => (this.#exitedResolve = resolve));
   }
 
@@ -193,7 +189,6 @@ export class Entry implements WorkerLink, ShareTarget {
     this.lastBeat = performance.now();
     this.worker.emit("online");
     this.#hooks.emit("online", this.worker);
-    this.#onlineSettle.resolve();
     this.readyBy("online");
   }
 
@@ -250,12 +245,12 @@ export class Entry implements WorkerLink, ShareTarget {
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     const why = errorLine(this.#stderr) || "see its output above, or run its script directly";
     if (!wasOnline) {
-      const error = new ClusterError(
-        "WORKER_START_FAILED",
-        `Worker ${this.id} ${how} before it came online: ${why}`,
+      this.#emitError(
+        new ClusterError(
+          "WORKER_START_FAILED",
+          `Worker ${this.id} ${how} before it came online: ${why}`,
+        ),
       );
-      this.#emitError(error);
-      this.#onlineSettle.reject(error);
     } else if (!this.#exitedAfterDisconnect && (code !== 0 || signal !== null)) {
       this.#emitError(
         new ClusterError("WORKER_EXITED", `Worker ${this.id} ${how} unexpectedly: ${why}`),

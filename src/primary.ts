@@ -438,18 +438,10 @@ export class Cluster extends Emitter<ClusterEvents> {
     if (!slot || slot.current !== entry) return; // a replaced or retired worker
     slot.current = undefined;
     if (this.#shutdown || slot.stopped || slot.replacing || entry.exitedAfterDisconnect) return;
-    const respawn = this.#options.respawn ?? true;
-    const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-    if (respawn === false) {
+    if ((this.#options.respawn ?? true) === false) {
       slot.stopped = true;
-      slot.settle.reject(
-        new ClusterError(
-          "WORKER_START_FAILED",
-          `Worker ${entry.id} (slot ${slot.index}) ended (${how}) before it was ready: ${
-            errorLine(entry.stderrTail)
-          }`,
-        ),
-      );
+      // A worker that never got ready fails its slot (and start()) with its own reason.
+      entry.ready.catch((error) => slot.settle.reject(error));
       return;
     }
     const now = performance.now();

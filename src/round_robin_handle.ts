@@ -50,10 +50,12 @@ export class RoundRobinHandle {
   /** Per waiting connection: the workers that refused it or died holding it. */
   #refused = new Map<unknown, Set<number>>();
   #closed = false;
+  #now: () => number;
 
   constructor(key: string, options: RoundRobinOptions) {
     this.key = key;
     this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /** Sets the listener whose connections this handle distributes (and releases). */
@@ -127,7 +129,7 @@ export class RoundRobinHandle {
 
   #pick(exclude: Set<number> | undefined): Member | undefined {
     const members = this.#members;
-    const now = (this.#options.now ?? performance.now.bind(performance))();
+    const now = this.#now();
     const stallAfter = this.#options.stallAfter ?? 20;
     let best: Member | undefined;
     let bestStalled = true;
@@ -139,8 +141,10 @@ export class RoundRobinHandle {
       responsive ||= !stalled;
       if (member.inFlight >= this.#options.maxInFlight) continue;
       // A responsive worker beats a stalled one; then the fewest outstanding handoffs win.
-      if (!best || (bestStalled && !stalled) ||
-        (stalled === bestStalled && member.inFlight < best.inFlight)) {
+      if (
+        !best || (bestStalled && !stalled) ||
+        (stalled === bestStalled && member.inFlight < best.inFlight)
+      ) {
         best = member;
         bestStalled = stalled;
       }
@@ -154,7 +158,7 @@ export class RoundRobinHandle {
 
   #handoff(member: Member, connection: unknown): void {
     member.inFlight++;
-    member.sentAt.push((this.#options.now ?? performance.now.bind(performance))());
+    member.sentAt.push(this.#now());
     member.target.handoff(this.key, connection).then(
       (accepted) => this.#settle(member, connection, accepted),
       () => this.#settle(member, connection, false),

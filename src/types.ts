@@ -160,7 +160,7 @@ export interface Listener {
   release(connection: unknown): void;
 }
 
-/** A fetch-style request handler, as `Deno.serve` and `Bun.serve` take it. */
+/** A fetch-style request handler (Request in, Response out), as Deno's and Bun's servers take it. */
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
 
 /** Where a worker-side server gets its connections from. */
