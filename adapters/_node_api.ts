@@ -284,11 +284,18 @@ type Sender = {
 };
 
 function sendOn(target: Sender, message: unknown, handle: unknown, keepOpen: boolean) {
+  // A socket sent without keepOpen is closed here once the send completed, not by the runtime:
+  // Deno may close it before its descriptor was written (the worker then gets no handle).
+  const socket = !keepOpen && handle instanceof net.Socket ? handle : undefined;
   return new Promise<void>((resolve, reject) => {
     try {
-      const done = (error: Error | null) => (error ? reject(error) : resolve());
+      const done = (error: Error | null) => {
+        socket?.destroy();
+        if (error) reject(error);
+        else resolve();
+      };
       if (!target.send) return reject(new Error("No IPC channel"));
-      target.send(message as never, handle as net.Socket, { keepOpen }, done);
+      target.send(message as never, handle as net.Socket, { keepOpen: keepOpen || !!socket }, done);
     } catch (error) {
       reject(error);
     }

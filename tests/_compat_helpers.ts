@@ -23,6 +23,8 @@ export function tcpRead(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let data = "";
     const socket = net.connect(port, "127.0.0.1");
+    // A test must fail, not hang, when the server never answers.
+    socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer on port ${port}`)));
     socket.setEncoding("utf8").on("data", (chunk: string) => (data += chunk));
     socket.once("error", reject);
     socket.once("close", () => resolve(data));
