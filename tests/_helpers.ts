@@ -125,6 +125,7 @@ export function alive(pid: number): boolean {
 export async function get(port: number, path = "/"): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`, {
     headers: { connection: "close" },
+    signal: AbortSignal.timeout(10_000), // fail, never hang
   });
   return await response.text();
 }
