@@ -8,7 +8,8 @@
 
 import process from "node:process";
 import type { Adapter, FetchHandler, ServeSource, WorkerServer } from "../src/types.ts";
-import { kernelMigratesQueuedConnections, nativeServer, NodeApiAdapter } from "./_node_api.ts";
+import { kernelMigratesQueuedConnections, nativeServer } from "./_http_server.ts";
+import { NodeApiAdapter } from "./_node_api.ts";
 
 /** The slice of Bun's API we use (inline, so published types need no `bun-types`). */
 interface BunServer {

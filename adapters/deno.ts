@@ -10,7 +10,8 @@
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { Adapter, FetchHandler, ServeSource, WorkerServer } from "../src/types.ts";
-import { kernelMigratesQueuedConnections, nativeServer, NodeApiAdapter } from "./_node_api.ts";
+import { kernelMigratesQueuedConnections, nativeServer } from "./_http_server.ts";
+import { NodeApiAdapter } from "./_node_api.ts";
 
 /** The slice of Deno's API we use (inline, so published types need no Deno types). */
 interface DenoServer {

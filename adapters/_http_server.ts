@@ -1,0 +1,139 @@
+// The worker side's servers: a user's node:net/node:http server fed from a listen socket or with
+// handed-over connections (and closed gracefully), and a runtime's native server (Deno.serve,
+// Bun.serve) behind the same `WorkerServer` shape.
+
+import { readFileSync } from "node:fs";
+import type http from "node:http";
+import net from "node:net";
+import type { FetchHandler, ServeSource, WorkerServer } from "../src/types.ts";
+import { addressOf } from "./_address.ts";
+
+/**
+ * Runs a runtime's own server (Deno.serve, Bun.serve) as a WorkerServer: `start` binds it with
+ * a request-counting handler and returns its address and how to stop it gracefully.
+ */
+export function nativeServer(
+  handler: FetchHandler,
+  start: (handler: FetchHandler) => { hostname: string; port: number; stop(): Promise<void> },
+): Promise<WorkerServer> {
+  let requests = 0;
+  try {
+    const { hostname, port, stop } = start((request) => {
+      requests++;
+      return handler(request);
+    });
+    return Promise.resolve({
+      address: { hostname, port, family: hostname.includes(":") ? "IPv6" : "IPv4" },
+      listenHandle: undefined,
+      get requests() {
+        return requests;
+      },
+      accept: () => false,
+      close: stop,
+    });
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+const IDLE_GRACE_MS = 1000;
+
+/** Binds a plain listen socket with SO_REUSEPORT. */
+function listenReusePort(
+  source: Extract<ServeSource, { kind: "reuse-port" }>,
+): Promise<net.Server> {
+  const server = net.createServer();
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    const options = {
+      host: source.hostname,
+      port: source.port,
+      backlog: source.backlog,
+      reusePort: true,
+    } as net.ListenOptions;
+    server.listen(options, () => {
+      server.off("error", reject);
+      resolve(server);
+    });
+  });
+}
+
+/**
+ * Whether Linux moves connections queued on a closing SO_REUSEPORT listener to another one of
+ * its group (`net.ipv4.tcp_migrate_req=1`). Only then can a runtime's native server, whose
+ * socket cannot be handed to a replacement, be closed by a reload without resetting any.
+ */
+export function kernelMigratesQueuedConnections(): boolean {
+  try {
+    return readFileSync("/proc/sys/net/ipv4/tcp_migrate_req", "utf8").trim() === "1";
+  } catch {
+    return false;
+  }
+}
+
+/** Connects a user's server to a source and tracks its connections for a graceful close. */
+export async function attachServer(server: net.Server, source: ServeSource): Promise<WorkerServer> {
+  const sockets = new Set<net.Socket>();
+  let closing = false;
+  let requests = 0;
+  const isHttp = typeof (server as http.Server).closeIdleConnections === "function";
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  };
+  const feed = (socket: net.Socket): boolean => {
+    if (closing) return false;
+    track(socket);
+    if (!isHttp) requests++;
+    server.emit("connection", socket);
+    socket.resume();
+    return true;
+  };
+  // The server serves connections it never accepted itself; it reports `listening` while it
+  // does. Deno's node:http needs that: it destroys a keep-alive socket after each response when
+  // its server is not listening (denoland/deno#35609), which reset every second request.
+  try {
+    Object.defineProperty(server, "listening", { get: () => !closing, configurable: true });
+  } catch {
+    // A layer above defined it already (compat.ts): theirs stands.
+  }
+  if (isHttp) {
+    // While closing, every response says `Connection: close`, so keep-alive clients move on.
+    server.prependListener("request", (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      requests++;
+      if (closing) res.shouldKeepAlive = false;
+    });
+  }
+  // Every source but handed-over connections is a listen socket whose connections are fed to
+  // the server. For reuse-port that is a plain net.Server we bind (not the user's server), so a
+  // reload can hand this very socket to the replacement (lend) and no listener ever closes with
+  // connections queued on it.
+  let listenHandle: net.Server | undefined;
+  if (source.kind === "handle") listenHandle = source.handle as net.Server;
+  else if (source.kind === "reuse-port") listenHandle = await listenReusePort(source);
+  listenHandle?.on("connection", (socket: net.Socket) => feed(socket) || socket.destroy());
+  const address = listenHandle ? addressOf(listenHandle) : undefined;
+  return {
+    address,
+    listenHandle,
+    get requests() {
+      return requests;
+    },
+    accept: (connection) => feed(connection as net.Socket),
+    async close() {
+      closing = true;
+      // Only the listen socket: http.Server.close() would also close idle keep-alive
+      // connections at once, racing with the clients' next requests.
+      listenHandle?.close();
+      // Closing an idle keep-alive connection races with a request the client is sending on
+      // it (the client sees ECONNRESET). So active clients first get their next response with
+      // `Connection: close`; only connections still idle after IDLE_GRACE_MS are closed.
+      const http1 = server as http.Server;
+      const graceEnds = Date.now() + IDLE_GRACE_MS;
+      while (sockets.size > 0) {
+        if (Date.now() >= graceEnds) http1.closeIdleConnections?.();
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    },
+  };
+}
