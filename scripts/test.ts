@@ -1,10 +1,11 @@
 // `npm test`: static checks, architecture check, the test suite under node, deno and bun, and the npm build.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { delimiter, dirname, join, sep } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { groupMembers, killGroup, spawnGroup } from "./_process.ts";
 import { checkArchitecture } from "./check_architecture.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -50,32 +51,15 @@ function parseArgs(argv: string[]): Set<Step> {
   return new Set(names as Step[]);
 }
 
-/** Kills a detached child's whole process group; returns false if nothing was left to kill. */
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): boolean {
-  if (child.pid === undefined) return false;
-  try {
-    process.kill(-child.pid, signal);
-    return true;
-  } catch {
-    return false; // the group is already gone
-  }
-}
-
 /** Runs a command in its own process group, streaming its output through and keeping it for parsing. */
 function run(cmd: string, args: string[]): Promise<{ code: number; output: string }> {
   console.log(`\n$ ${[cmd, ...args].join(" ")}`);
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, {
-      cwd: ROOT,
-      env,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawnGroup(cmd, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     current = child;
     let output = "";
-    for (
-      const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]] as const
-    ) {
+    const pipes = [[child.stdout!, process.stdout], [child.stderr!, process.stderr]] as const;
+    for (const [from, to] of pipes) {
       from.setEncoding("utf8");
       from.on("data", (text: string) => {
         to.write(text);
@@ -92,8 +76,11 @@ function run(cmd: string, args: string[]): Promise<{ code: number; output: strin
     });
     // Processes the command left behind (e.g. leaked workers) would hold ports and pipes: kill them.
     child.on("exit", () => {
-      if (killGroup(child, "SIGKILL")) {
-        console.error(`warning: \`${cmd}\` left processes running; killed them`);
+      const left = child.pid === undefined ? [] : groupMembers(child.pid);
+      if (left.length && killGroup(child.pid!)) {
+        console.error(
+          `warning: \`${cmd}\` left processes running (${left.join(", ")}); killed them`,
+        );
       }
     });
     child.on(
@@ -260,12 +247,12 @@ async function main(): Promise<void> {
   const watchdog = setTimeout(() => {
     timedOut = true;
     console.error(`\nwatchdog: the run took over ${WATCHDOG_SECONDS} s; killing the running step`);
-    if (current) killGroup(current, "SIGKILL");
+    if (current?.pid !== undefined) killGroup(current.pid);
     setTimeout(() => process.exit(1), 30_000).unref(); // in case the step still does not end
   }, WATCHDOG_SECONDS * 1000);
   for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     process.on(signal, () => {
-      if (current) killGroup(current, "SIGKILL");
+      if (current?.pid !== undefined) killGroup(current.pid);
       process.exit(code);
     });
   }

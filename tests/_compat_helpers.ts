@@ -3,20 +3,9 @@
 import net from "node:net";
 import type { App, Event } from "./_helpers.ts";
 
+export { freePort } from "../scripts/_ports.ts";
 export { withFixture } from "./_helpers.ts";
 export type { Event };
-
-/** A port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Connects, reads until the server closes; resolves with what it said. */
 export function tcpRead(port: number): Promise<string> {

@@ -1,10 +1,11 @@
 // Test helpers: run a fixture program under the runtime running the tests, read its JSON event
 // lines, and kill its whole process group on every path.
 
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import net from "node:net";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { killGroup, spawnGroup } from "../scripts/_process.ts";
 
 /** The runtime running this test file. */
 export const runtime: "deno" | "bun" | "node" = "Deno" in globalThis
@@ -38,10 +39,9 @@ export class App {
 
   constructor(script: string, env: Record<string, string>, flags: string[] = []) {
     const { file, args } = command(script, flags);
-    this.child = spawn(file, args, {
+    this.child = spawnGroup(file, args, {
       env: { ...process.env, ...env },
       stdio: ["pipe", "pipe", "pipe"],
-      detached: true,
     });
     let buffer = "";
     this.child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
@@ -102,14 +102,9 @@ export class App {
 
   /** Kills the whole process group (primary and workers). Safe to call twice. */
   kill(): void {
-    try {
-      process.kill(-this.child.pid!, "SIGKILL");
-    } catch {
-      // already gone
-    }
+    if (this.child.pid !== undefined) killGroup(this.child.pid);
   }
 }
-
 
 /** Whether a process is alive. */
 export function alive(pid: number): boolean {
