@@ -36,14 +36,13 @@ installRuntime({ role: readRole(), loadAdapter: () => (adapter ??= loadAdapter()
 // A worker connects to its primary (and says "online") as soon as the package is loaded.
 if (readRole().kind === "worker") currentWorker();
 
-export {
-  Cluster,
-  type ClusterEvents,
-  type ClusterOptions,
-  type ShutdownOptions,
-} from "./src/primary.ts";
-export type { Readiness } from "./src/_entry.ts";
-export type { RespawnOptions } from "./src/_restarts.ts";
+export { Cluster, type ClusterEvents } from "./src/primary.ts";
+export type {
+  ClusterOptions,
+  Readiness,
+  RespawnOptions,
+  ShutdownOptions,
+} from "./src/options.ts";
 export {
   type BoundServer,
   ClusterWorker,

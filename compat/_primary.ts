@@ -4,7 +4,8 @@
 
 import type { EventEmitter } from "node:events";
 import process from "node:process";
-import { Cluster, type ClusterOptions } from "../src/primary.ts";
+import { Cluster } from "../src/primary.ts";
+import type { ClusterOptions } from "../src/options.ts";
 import { ClusterError } from "../src/errors.ts";
 import type { Address, Policy, StdioOption } from "../src/types.ts";
 import type { Worker as CoreWorker } from "../src/worker.ts";

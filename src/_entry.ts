@@ -4,6 +4,7 @@
 
 import { Channel } from "./_channel.ts";
 import { ClusterError } from "./errors.ts";
+import type { Readiness } from "./options.ts";
 import type { Cluster } from "./primary.ts";
 import {
   createToken,
@@ -16,9 +17,6 @@ import type { Adapter, Address, ProcessHandle } from "./types.ts";
 import { Worker, type WorkerLink, type WorkerState } from "./worker.ts";
 
 const STDERR_TAIL = 4096;
-
-/** What makes a worker ready: coming online, its first bound server, or its own `ready()`. */
-export type Readiness = "online" | "listening" | "manual";
 
 /** What an entry calls back into its cluster for. */
 export interface EntryHooks {

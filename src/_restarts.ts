@@ -2,30 +2,7 @@
 // uptime, and the crash-loop guard (PM2's `max_restarts` within a window, gunicorn's
 // worker-boot-error halt).
 
-/** How a slot's worker is restarted after it exits on its own. Every field has a default. */
-export interface RespawnOptions {
-  /** First delay before a restart (ms). @default 100 */
-  base?: number;
-  /** Each consecutive failure multiplies the delay by this. @default 2 */
-  factor?: number;
-  /** The delay never exceeds this (ms). @default 10000 */
-  cap?: number;
-  /** A worker that lived this long (ms) resets the backoff. @default 10000 */
-  stableUptime?: number;
-  /** This many failures of one slot inside `window` stop its restarts. @default 5 */
-  maxRestarts?: number;
-  /** The crash-loop window (ms). @default 60000 */
-  window?: number;
-}
-
-const DEFAULTS: Required<RespawnOptions> = {
-  base: 100,
-  factor: 2,
-  cap: 10_000,
-  stableUptime: 10_000,
-  maxRestarts: 5,
-  window: 60_000,
-};
+import type { RespawnOptions } from "./options.ts";
 
 /** One failure: when, and how the worker ended. */
 export interface Failure {
@@ -34,14 +11,26 @@ export interface Failure {
   signal: string | null;
 }
 
-/** Decides when (and whether) a slot restarts. Times come from a monotonic clock. */
+/**
+ * Decides when (and whether) a slot restarts. Times come from a monotonic clock.
+ *
+ * @example Back off, then give up
+ * ```ts
+ * import { DEFAULTS } from "./options.ts";
+ * import { RestartTracker } from "./_restarts.ts";
+ * const restarts = new RestartTracker({ ...DEFAULTS.respawn, maxRestarts: 2 });
+ * restarts.record({ at: 0, code: 1, signal: null }, 5); // 100 (ms)
+ * restarts.record({ at: 10, code: 1, signal: null }, 5); // undefined: a crash loop
+ * ```
+ */
 export class RestartTracker {
-  #options: Required<RespawnOptions>;
+  #options: Readonly<Required<RespawnOptions>>;
   #consecutive = 0;
   #failures: Failure[] = [];
 
-  constructor(options: RespawnOptions = {}) {
-    this.#options = { ...DEFAULTS, ...options };
+  /** `options` come resolved (see `resolveOptions()`): every field set. */
+  constructor(options: Readonly<Required<RespawnOptions>>) {
+    this.#options = options;
   }
 
   /** Failures inside the window, oldest first. */

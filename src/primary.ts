@@ -6,104 +6,25 @@
  * @module
  */
 
-import { Entry, type EntryHooks, errorLine, type Readiness } from "./_entry.ts";
-import { type RespawnOptions, RestartTracker } from "./_restarts.ts";
+import { Entry, type EntryHooks, errorLine } from "./_entry.ts";
+import { RestartTracker } from "./_restarts.ts";
+import {
+  checkEnv,
+  type ClusterOptions,
+  DEFAULTS,
+  needsHeartbeats,
+  type ResolvedOptions,
+  resolveOptions,
+  type ShutdownOptions,
+} from "./options.ts";
 import { Emitter } from "./emitter.ts";
 import { ENV_HEARTBEAT, ENV_SIGNALS, ENV_TOKEN, ENV_WORKER_ID, runtime } from "./_runtime.ts";
 import { type ClusterWorker, currentWorker } from "./child.ts";
 import { ClusterError } from "./errors.ts";
 import type { WorkerToPrimary } from "./protocol.ts";
 import { missingCapability, ServerBroker } from "./_broker.ts";
-import type { Adapter, Address, Policy, Serialization, StdioOption } from "./types.ts";
-import { POLICIES } from "./types.ts";
+import type { Adapter, Address } from "./types.ts";
 import type { Worker } from "./worker.ts";
-
-/** Options of {@linkcode Cluster}. Every field is optional. */
-export interface ClusterOptions {
-  /** Workers `start()` forks. @default the number of CPUs available to the process */
-  workers?: number;
-  /** How connections reach workers; `serve()`/`listen()` may override it. @default "round-robin" */
-  policy?: Policy;
-  /** Module the workers run. @default the primary's main module */
-  exec?: string;
-  /** Arguments passed to the workers' script. @default [] */
-  args?: string[];
-  /**
-   * Runtime flags of the workers. @default the primary's own: `process.execArgv` on Node and
-   * Bun; on Deno the permissions granted in full (never broader) and `--unstable-net` if on
-   */
-  execArgv?: string[];
-  /** Extra environment for every worker, on top of the primary's. @default {} */
-  env?: Record<string, string>;
-  /** Working directory of the workers. @default the primary's */
-  cwd?: string;
-  /**
-   * Do not share the primary's stdout/stderr with workers: their stdout is discarded and the
-   * tail of their stderr only goes into error messages. @default false
-   */
-  silent?: boolean;
-  /** IPC serialization. @default "json" */
-  serialization?: Serialization;
-  /**
-   * The workers' stdio, as `child_process` takes it; an array must contain `"ipc"` once, for
-   * the channel. Overrides `silent`. @default `silent` decides
-   */
-  stdio?: StdioOption;
-  /** User id the workers run as (POSIX; the primary needs the right to switch). @default the primary's */
-  uid?: number;
-  /** Group id the workers run as (POSIX). @default the primary's */
-  gid?: number;
-  /**
-   * Round-robin: connection handoffs a worker may have unacknowledged (Node allows 1). A
-   * worker whose oldest handoff waits over 20 ms is passed over while others can take them.
-   * @default 4
-   */
-  maxInFlight?: number;
-  /**
-   * How long a stopping worker (shutdown, reload, scale-down, recycle) may drain before it is
-   * killed (ms). @default 10000
-   */
-  shutdownTimeout?: number;
-  /**
-   * Replace a worker that exits without being asked to, in the same slot, with exponential
-   * backoff and a crash-loop guard; `false` leaves the slot empty. @default true
-   */
-  respawn?: boolean | RespawnOptions;
-  /**
-   * When a worker counts as ready (`start()`, `reload()` and `scale()` wait for it):
-   * `"listening"` at its first bound `serve()`/`listen()`, `"manual"` when it calls
-   * `Cluster.worker.ready()`, `"online"` as soon as it runs. @default "listening"
-   */
-  readiness?: Readiness;
-  /** A worker not ready this long after its fork (ms) is killed: a failed start. @default 30000 */
-  readyTimeout?: number;
-  /**
-   * Kill (SIGTERM, then SIGKILL after `killTimeout`) and replace a worker whose event loop sent
-   * no heartbeat for this long (ms); 0 turns the watchdog off. @default 0
-   */
-  heartbeatTimeout?: number;
-  /** How often workers send heartbeats (ms), when a watchdog or recycling needs them. @default 1000 */
-  heartbeatInterval?: number;
-  /** Grace between SIGTERM and SIGKILL for an unresponsive worker (ms). @default 5000 */
-  killTimeout?: number;
-  /**
-   * Replace a worker after about this many requests (each worker gets up to 10% more, at
-   * random, so that they do not all recycle at once); 0 never. @default 0
-   */
-  maxRequests?: number;
-  /** Replace a worker whose resident memory exceeds this (bytes); 0 never. @default 0 */
-  maxMemory?: number;
-  /** Slots `reload()` replaces at once. @default 1 */
-  reloadConcurrency?: number;
-  /**
-   * Handle signals: in the primary SIGTERM/SIGINT shut down gracefully then exit (a third SIGINT
-   * forces), SIGHUP reloads, SIGTTIN/SIGTTOU add/remove a worker; workers stop gracefully on
-   * SIGTERM/SIGINT and ignore the primary's steering signals. `false`: neither. @default true
-   */
-  signals?: boolean;
-  /** The runtime adapter. @default the one detected for this runtime */
-  adapter?: Adapter;
-}
 
 /** Events of a {@linkcode Cluster}, with the worker they concern first. */
 export type ClusterEvents = {
@@ -131,12 +52,6 @@ export type ClusterEvents = {
   recycle: [worker: Worker, reason: "requests" | "memory"];
 };
 
-/** Options of {@linkcode Cluster.shutdown}. */
-export interface ShutdownOptions {
-  /** Ms to wait for workers to disconnect before killing them. @default `shutdownTimeout` */
-  timeout?: number;
-}
-
 /**
  * A cluster of worker processes sharing listen addresses.
  *
@@ -154,7 +69,7 @@ export interface ShutdownOptions {
  * ```
  */
 export class Cluster extends Emitter<ClusterEvents> {
-  #options: ClusterOptions;
+  #options: ResolvedOptions;
   #adapter: Promise<Adapter>;
   #nextId = 1;
   #nextSlot = 0;
@@ -176,13 +91,13 @@ export class Cluster extends Emitter<ClusterEvents> {
   /** Creates a cluster; nothing starts until `start()` or `fork()`. */
   constructor(options: ClusterOptions = {}) {
     super();
-    validateOptions(options);
-    this.#options = { ...options };
-    this.#adapter = options.adapter ? Promise.resolve(options.adapter) : runtime().loadAdapter();
+    this.#options = resolveOptions(options);
+    const { adapter } = this.#options;
+    this.#adapter = adapter ? Promise.resolve(adapter) : runtime().loadAdapter();
     this.#adapter.catch(() => {});
     this.#broker = new ServerBroker(this.#adapter, {
       policy: this.#options.policy ?? "round-robin",
-      maxInFlight: this.#options.maxInFlight ?? 4,
+      maxInFlight: this.#options.maxInFlight,
       predecessor: (entry) => this.#predecessor(entry),
     });
   }
@@ -217,7 +132,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     const adapter = await this.#adapter;
     const missing = missingCapability(adapter, this.#options.policy ?? "round-robin");
     if (missing) throw new ClusterError("UNSUPPORTED", missing);
-    const serialization = this.#options.serialization ?? "json";
+    const serialization = this.#options.serialization;
     if (!adapter.capabilities.serialization.includes(serialization)) {
       throw new ClusterError(
         "UNSUPPORTED",
@@ -238,12 +153,10 @@ export class Cluster extends Emitter<ClusterEvents> {
     if (this.#shutdown) {
       throw new ClusterError("SHUT_DOWN", "Cannot fork: the cluster is shutting down");
     }
-    if (typeof env !== "object" || env === null) {
-      throw new TypeError(`Cannot fork: env must be an object, got ${typeof env}`);
-    }
+    const extra = checkEnv("Cannot fork", "env", env);
     // Supervision (watchdog, signals) covers workers forked without start() too.
     this.#adapter.then((adapter) => this.#startSupervision(adapter), () => {});
-    return this.#addSlot(env).current!.worker;
+    return this.#addSlot(extra).current!.worker;
   }
 
   /** Sends `message` to every connected worker. */
@@ -277,14 +190,14 @@ export class Cluster extends Emitter<ClusterEvents> {
    */
   async scale(count: number): Promise<void> {
     if (!(Number.isInteger(count) && count >= 0)) {
-      throw new RangeError(`Cannot scale: expected an integer >= 0, got ${count}`);
+      throw new RangeError(`Cannot scale: 'count' must be an integer >= 0: current value is ${count}`);
     }
     if (this.#shutdown) {
       throw new ClusterError("SHUT_DOWN", "Cannot scale: the cluster is shutting down");
     }
     this.#startSupervision(await this.#adapter);
     const active = [...this.#slots.values()].filter((slot) => !slot.stopped);
-    const timeout = this.#options.shutdownTimeout ?? 10_000;
+    const timeout = this.#options.shutdownTimeout;
     if (count > active.length) {
       const added = Array.from({ length: count - active.length }, () => this.#addSlot({}));
       await Promise.all(added.map((slot) => slot.firstReady));
@@ -300,7 +213,15 @@ export class Cluster extends Emitter<ClusterEvents> {
    * later calls return the same promise.
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
-    this.#shutdown ??= this.#doShutdown(options.timeout ?? this.#options.shutdownTimeout ?? 10_000);
+    const timeout = options?.timeout ?? this.#options.shutdownTimeout;
+    if (!(Number.isFinite(timeout) && timeout >= 0)) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot shut down: 'timeout' must be a finite number >= 0: current value is ${timeout}`,
+        ),
+      );
+    }
+    this.#shutdown ??= this.#doShutdown(timeout);
     return this.#shutdown;
   }
 
@@ -327,13 +248,13 @@ export class Cluster extends Emitter<ClusterEvents> {
     if (this.#started) return;
     this.#started = true;
     const o = this.#options;
-    const timeout = o.heartbeatTimeout ?? 0;
-    if (timeout > 0 || (o.maxMemory ?? 0) > 0 || (o.maxRequests ?? 0) > 0) {
+    const timeout = o.heartbeatTimeout;
+    if (needsHeartbeats(o)) {
       const every = Math.max(50, Math.min(timeout > 0 ? timeout / 4 : 1000, 1000));
       this.#watchdog = setInterval(() => this.#watch(), every);
       adapter.unrefTimer(this.#watchdog);
     }
-    if (o.signals ?? true) this.#installSignals(adapter);
+    if (o.signals) this.#installSignals(adapter);
   }
 
   #installSignals(adapter: Adapter): void {
@@ -370,13 +291,12 @@ export class Cluster extends Emitter<ClusterEvents> {
     let settle!: Slot["settle"];
     const firstReady = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     firstReady.catch(() => {});
-    const maxRequests = this.#options.maxRequests ?? 0;
-    const respawn = this.#options.respawn ?? true;
+    const { maxRequests, respawn } = this.#options;
     const slot: Slot = {
       index: this.#nextSlot++,
       env,
       current: undefined,
-      tracker: new RestartTracker(typeof respawn === "object" ? respawn : {}),
+      tracker: new RestartTracker(respawn || DEFAULTS.respawn),
       timer: undefined,
       stopped: false,
       replacing: false,
@@ -394,7 +314,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     const entry = new Entry(
       this.#nextId++,
       slot.index,
-      this.#options.readiness ?? "listening",
+      this.#options.readiness,
       this.#hooks,
     );
     this.#entries.set(entry.id, entry);
@@ -404,7 +324,7 @@ export class Cluster extends Emitter<ClusterEvents> {
       (adapter) => this.#spawn(adapter, entry, slot.env),
       (error) => entry.failed(error),
     );
-    const readyTimeout = this.#options.readyTimeout ?? 30_000;
+    const readyTimeout = this.#options.readyTimeout;
     const timer = setTimeout(() => {
       if (!entry.isReady) {
         this.emit(
@@ -438,7 +358,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     if (!slot || slot.current !== entry) return; // a replaced or retired worker
     slot.current = undefined;
     if (this.#shutdown || slot.stopped || slot.replacing || entry.exitedAfterDisconnect) return;
-    if ((this.#options.respawn ?? true) === false) {
+    if (this.#options.respawn === false) {
       slot.stopped = true;
       // A worker that never got ready fails its slot (and start()) with its own reason.
       entry.ready.catch((error) => slot.settle.reject(error));
@@ -470,7 +390,7 @@ export class Cluster extends Emitter<ClusterEvents> {
 
   async #doReload(): Promise<void> {
     const slots = [...this.#slots.values()].filter((slot) => !slot.stopped && slot.current);
-    const concurrency = this.#options.reloadConcurrency ?? 1;
+    const concurrency = this.#options.reloadConcurrency;
     let next = 0;
     const lane = async () => {
       while (next < slots.length) await this.#replace(slots[next++]);
@@ -502,7 +422,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     slot.recycleAt = this.#options.maxRequests
       ? this.#options.maxRequests * (1 + Math.random() * 0.1)
       : Infinity;
-    if (old && old.state !== "dead") await old.stop(this.#options.shutdownTimeout ?? 10_000);
+    if (old && old.state !== "dead") await old.stop(this.#options.shutdownTimeout);
   }
 
   async #retire(slot: Slot, timeout: number): Promise<void> {
@@ -516,7 +436,7 @@ export class Cluster extends Emitter<ClusterEvents> {
   #watch(): void {
     const o = this.#options;
     const now = performance.now();
-    const timeout = o.heartbeatTimeout ?? 0;
+    const timeout = o.heartbeatTimeout;
     for (const slot of this.#slots.values()) {
       const entry = slot.current;
       if (!entry || entry.state === "none" || entry.state === "dead" || slot.replacing) continue;
@@ -525,14 +445,14 @@ export class Cluster extends Emitter<ClusterEvents> {
           entry.unresponsiveSince = now;
           this.emit("unresponsive", entry.worker);
           entry.terminate("SIGTERM");
-        } else if (now - entry.unresponsiveSince > (o.killTimeout ?? 5000)) {
+        } else if (now - entry.unresponsiveSince > o.killTimeout) {
           entry.terminate("SIGKILL");
         }
         continue;
       }
       if (!entry.isReady) continue;
       if (entry.requests >= slot.recycleAt) this.#recycle(slot, entry, "requests");
-      else if ((o.maxMemory ?? 0) > 0 && entry.rss > o.maxMemory!) {
+      else if (o.maxMemory > 0 && entry.rss > o.maxMemory) {
         this.#recycle(slot, entry, "memory");
       }
     }
@@ -561,16 +481,16 @@ export class Cluster extends Emitter<ClusterEvents> {
       [ENV_WORKER_ID]: String(entry.id),
       [ENV_TOKEN]: entry.token,
     };
-    if (this.#watchdog !== undefined) env[ENV_HEARTBEAT] = String(o.heartbeatInterval ?? 1000);
-    if (o.signals === false) env[ENV_SIGNALS] = "0";
+    if (this.#watchdog !== undefined) env[ENV_HEARTBEAT] = String(o.heartbeatInterval);
+    if (!o.signals) env[ENV_SIGNALS] = "0";
     entry.attach(adapter.spawn({
       exec,
-      args: o.args ?? [],
+      args: o.args,
       execArgv: o.execArgv ?? adapter.inheritedExecArgv(),
       env,
       cwd: o.cwd,
-      silent: o.silent ?? false,
-      serialization: o.serialization ?? "json",
+      silent: o.silent,
+      serialization: o.serialization,
       stdio: o.stdio,
       uid: o.uid,
       gid: o.gid,
@@ -632,69 +552,4 @@ interface Slot {
   recycleAt: number;
   firstReady: Promise<void>;
   settle: { resolve(): void; reject(error: Error): void };
-}
-
-function validateOptions(o: ClusterOptions): void {
-  if (typeof o !== "object" || o === null) throw new TypeError("Cluster options must be an object");
-  if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 0)) {
-    throw new RangeError(`Invalid workers: expected an integer >= 0, got ${o.workers}`);
-  }
-  if (o.policy !== undefined && !POLICIES.includes(o.policy)) {
-    throw new TypeError(`Invalid policy "${o.policy}": use one of ${POLICIES.join(", ")}`);
-  }
-  if (
-    o.serialization !== undefined && o.serialization !== "json" && o.serialization !== "advanced"
-  ) {
-    throw new TypeError(`Invalid serialization "${o.serialization}": use "json" or "advanced"`);
-  }
-  if (o.maxInFlight !== undefined && !(Number.isInteger(o.maxInFlight) && o.maxInFlight >= 1)) {
-    throw new RangeError(`Invalid maxInFlight: expected an integer >= 1, got ${o.maxInFlight}`);
-  }
-  if (o.stdio !== undefined) {
-    const modes = ["pipe", "inherit", "ignore"];
-    const ok = typeof o.stdio === "string"
-      ? modes.includes(o.stdio)
-      : Array.isArray(o.stdio) && o.stdio.filter((v) => v === "ipc").length === 1;
-    if (!ok) {
-      throw new TypeError(
-        `Invalid stdio ${JSON.stringify(o.stdio)}: use "pipe", "inherit", "ignore" or an array ` +
-          `with "ipc" once (the worker's channel)`,
-      );
-    }
-  }
-  for (const name of ["uid", "gid"] as const) {
-    const id = o[name];
-    if (id !== undefined && !(Number.isInteger(id) && id >= 0)) {
-      throw new RangeError(`Invalid ${name}: expected an integer >= 0, got ${id}`);
-    }
-  }
-  if (o.readiness !== undefined && !["online", "listening", "manual"].includes(o.readiness)) {
-    throw new TypeError(
-      `Invalid readiness "${o.readiness}": use "listening", "manual" or "online"`,
-    );
-  }
-  for (
-    const name of [
-      "shutdownTimeout",
-      "readyTimeout",
-      "heartbeatTimeout",
-      "heartbeatInterval",
-      "killTimeout",
-      "maxRequests",
-      "maxMemory",
-    ] as const
-  ) {
-    const value = o[name];
-    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
-      throw new RangeError(`Invalid ${name}: expected a number >= 0, got ${value}`);
-    }
-  }
-  if (
-    o.reloadConcurrency !== undefined &&
-    !(Number.isInteger(o.reloadConcurrency) && o.reloadConcurrency >= 1)
-  ) {
-    throw new RangeError(
-      `Invalid reloadConcurrency: expected an integer >= 1, got ${o.reloadConcurrency}`,
-    );
-  }
 }
