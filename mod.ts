@@ -36,7 +36,8 @@ installRuntime({ role: readRole(), loadAdapter: () => (adapter ??= loadAdapter()
 // A worker connects to its primary (and says "online") as soon as the package is loaded.
 if (readRole().kind === "worker") currentWorker();
 
-export { Cluster, type ClusterEvents } from "./src/primary.ts";
+export { Cluster } from "./src/primary.ts";
+export type { ClusterEvents } from "./src/events.ts";
 export type {
   ClusterOptions,
   Readiness,

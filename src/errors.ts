@@ -24,6 +24,11 @@ export type ClusterErrorCode =
   | "UNSUPPORTED"
   /** The cluster was shut down while the operation was pending. */
   | "SHUT_DOWN"
+  /**
+   * A warning: stopping a worker that serves with a listener it cannot lend, on a kernel that
+   * does not migrate queued connections, may reset connections queued on it.
+   */
+  | "RELOAD_MAY_RESET"
   /** A system error code (e.g. `EADDRINUSE`, `EACCES`) from binding a listen address. */
   | `E${string}`;
 

@@ -18,39 +18,15 @@ import {
   type ShutdownOptions,
 } from "./options.ts";
 import { Emitter } from "./emitter.ts";
+import type { ClusterEvents } from "./events.ts";
+import { installSignals } from "./_signals.ts";
 import { ENV_HEARTBEAT, ENV_SIGNALS, ENV_TOKEN, ENV_WORKER_ID, runtime } from "./_runtime.ts";
 import { type ClusterWorker, currentWorker } from "./child.ts";
 import { ClusterError } from "./errors.ts";
 import type { WorkerToPrimary } from "./protocol.ts";
 import { missingCapability, ServerBroker } from "./_broker.ts";
-import type { Adapter, Address } from "./types.ts";
+import type { Adapter } from "./types.ts";
 import type { Worker } from "./worker.ts";
-
-/** Events of a {@linkcode Cluster}, with the worker they concern first. */
-export type ClusterEvents = {
-  /** A worker was forked (its process may not run yet). */
-  fork: [worker: Worker];
-  /** A worker is running and connected. */
-  online: [worker: Worker];
-  /** A worker is ready for traffic (see `readiness`). */
-  ready: [worker: Worker];
-  /** A server in a worker is bound to `address`. */
-  listening: [worker: Worker, address: Address];
-  /** A message from a worker (and the handle sent with it, if any). */
-  message: [worker: Worker, message: unknown, handle: unknown];
-  /** A worker's IPC channel closed. */
-  disconnect: [worker: Worker];
-  /** A worker exited; `signal` is set if a signal killed it. */
-  exit: [worker: Worker, code: number | null, signal: string | null];
-  /** Something went wrong; `worker` is set when one worker is concerned. */
-  error: [error: Error, worker: Worker | undefined];
-  /** A slot failed too often and will not be restarted (`error.code` is `CRASH_LOOP`). */
-  crashloop: [slot: number, error: ClusterError];
-  /** A worker's event loop missed its heartbeats: it is being killed and replaced. */
-  unresponsive: [worker: Worker];
-  /** A worker is being replaced after `maxRequests` or `maxMemory`. */
-  recycle: [worker: Worker, reason: "requests" | "memory"];
-};
 
 /**
  * A cluster of worker processes sharing listen addresses.
@@ -247,6 +223,7 @@ export class Cluster extends Emitter<ClusterEvents> {
   #startSupervision(adapter: Adapter): void {
     if (this.#started) return;
     this.#started = true;
+    const slots = () => [...this.#slots.values()].filter((slot) => !slot.stopped);
     const o = this.#options;
     const timeout = o.heartbeatTimeout;
     if (needsHeartbeats(o)) {
@@ -254,36 +231,20 @@ export class Cluster extends Emitter<ClusterEvents> {
       this.#watchdog = setInterval(() => this.#watch(), every);
       adapter.unrefTimer(this.#watchdog);
     }
-    if (o.signals) this.#installSignals(adapter);
-  }
-
-  #installSignals(adapter: Adapter): void {
-    let interrupts = 0;
-    const stop = (signal: string) => {
-      interrupts++;
-      if (signal === "SIGINT" && interrupts >= 3) {
-        // Asked three times: stop waiting for workers.
-        for (const entry of this.#entries.values()) entry.kill("SIGKILL");
-        adapter.exit(130);
-        return;
-      }
-      this.shutdown().then(() => adapter.exit(0), () => adapter.exit(1));
-    };
-    const on = (signal: string, handler: () => void) => {
-      try {
-        this.#signalsOff.push(adapter.onSignal(signal, handler));
-      } catch {
-        // A signal this platform lacks (SIGTTIN on Windows): nothing to handle.
-      }
-    };
-    on("SIGTERM", () => stop("SIGTERM"));
-    on("SIGINT", () => stop("SIGINT"));
-    on("SIGHUP", () => void this.reload().catch((error) => this.emit("error", error, undefined)));
-    const count = () => [...this.#slots.values()].filter((slot) => !slot.stopped).length;
-    const scaleTo = (n: number) =>
-      void this.scale(n).catch((e) => this.emit("error", e, undefined));
-    on("SIGTTIN", () => scaleTo(count() + 1));
-    on("SIGTTOU", () => scaleTo(Math.max(1, count() - 1)));
+    if (o.signals) {
+      this.#signalsOff.push(installSignals(adapter, {
+        shutdown: () => this.shutdown(),
+        reload: () => this.reload(),
+        scale: (count) => this.scale(count),
+        get activeSlots() {
+          return slots().length;
+        },
+        killAll: () => {
+          for (const entry of this.#entries.values()) entry.kill("SIGKILL");
+        },
+        error: (error) => this.emit("error", error as Error, undefined),
+      }));
+    }
   }
 
   /** Creates a slot and forks its first worker. */
