@@ -1,0 +1,8 @@
+// Smoke test: an ES module consumer, type-checked against the installed package's declarations
+// with only @types/node (scripts/npm_build/smoke.ts runs tsc on it). It must import every export.
+
+import * as main from "@x/cluster";
+import * as compat from "@x/cluster/compat";
+
+export const all: unknown[] = [main, compat];
+export const cluster: typeof main.Cluster = main.Cluster;
