@@ -18,24 +18,48 @@ import { POLICIES } from "./types.ts";
 /** The envelope key. */
 export const ENVELOPE_KEY = "@x/cluster";
 
+/** Which worker API asked for an address: the primary's default policy differs. */
+export type ServerApi = "serve" | "listen";
+
+/** A worker asks where to get connections for an address (Node's `queryServer`). */
+export interface QueryMessage {
+  cmd: "query";
+  seq: number;
+  hostname: string | null;
+  port: number;
+  /** The policy `serve()`/`listen()` asked for; `null`: the primary decides. */
+  policy: Policy | null;
+  backlog: number | null;
+  /** For port 0: this worker's how-many-th server on that host (Node's `index`). */
+  index: number;
+  /** `serve()` or `listen()`; decoded as `"listen"` when absent. */
+  api?: ServerApi;
+}
+
+/** A worker's server is bound (after a `query`). */
+export interface ListeningMessage {
+  cmd: "listening";
+  key: string;
+  address: Address;
+  /**
+   * The worker serves with a native listener it cannot lend, on a kernel that does not
+   * migrate queued connections: stopping it may reset connections queued on it.
+   */
+  resetsOnClose?: boolean;
+}
+
 /** Messages a worker sends to its primary. */
 export type WorkerToPrimary =
   | { cmd: "online" }
   | { cmd: "ready" }
   | { cmd: "heartbeat"; requests: number; rss: number }
-  | {
-    cmd: "query";
-    seq: number;
-    hostname: string | null;
-    port: number;
-    policy: Policy | null;
-    backlog: number | null;
-    /** For port 0: this worker's how-many-th server on that host (Node's `index`). */
-    index: number;
-  }
-  | { cmd: "listening"; key: string; address: Address }
+  | QueryMessage
+  | ListeningMessage
   | { cmd: "close"; key: string }
   | { cmd: "reply"; ack: number; accepted: boolean };
+
+/** The worker-to-primary messages about servers, which the cluster (not the record) routes. */
+export type ServerMessage = Extract<WorkerToPrimary, { cmd: "query" | "listening" | "close" }>;
 
 /** Messages a primary sends to a worker. */
 export type PrimaryToWorker =
@@ -46,7 +70,18 @@ export type PrimaryToWorker =
 
 /** The primary's answer to a `query`. */
 export type QueryResult =
-  | { ok: true; policy: Policy; key: string; hostname: string | null; port: number }
+  | {
+    ok: true;
+    policy: Policy;
+    key: string;
+    hostname: string | null;
+    port: number;
+    /**
+     * "reuse-port" only: serve with a listen socket the worker can lend to its replacement
+     * (node:http), never with the runtime's native server (the cluster's `strictReloads`).
+     */
+    strict?: boolean;
+  }
   | { ok: false; code: string; message: string };
 
 /** Any internal message. */
@@ -115,8 +150,10 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
     case "query": {
       const seq = own(m, "seq"), port = own(m, "port"), hostname = own(m, "hostname");
       const policy = own(m, "policy"), backlog = own(m, "backlog");
-      const index = own(m, "index") ?? 0;
+      const index = own(m, "index") ?? 0, sentApi = own(m, "api");
+      const api = sentApi === undefined ? "listen" : sentApi;
       if (!isCount(index)) return "query: bad index";
+      if (api !== "serve" && api !== "listen") return "query: bad api";
       if (!isSeq(seq)) return "query: bad seq";
       if (!isPort(port)) return "query: bad port";
       if (hostname !== null && (typeof hostname !== "string" || hostname.length > 255)) {
@@ -134,13 +171,17 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
         policy: policy as Policy | null,
         backlog: backlog as number | null,
         index,
+        api,
       };
     }
     case "listening": {
       const key = own(m, "key"), address = parseAddress(own(m, "address"));
+      const resetsOnClose = own(m, "resetsOnClose");
       if (!isKey(key)) return "listening: bad key";
       if (!address) return "listening: bad address";
-      return { cmd: "listening", key, address };
+      if (resetsOnClose === undefined) return { cmd: "listening", key, address };
+      if (typeof resetsOnClose !== "boolean") return "listening: bad resetsOnClose";
+      return { cmd: "listening", key, address, resetsOnClose };
     }
     case "close": {
       const key = own(m, "key");
@@ -176,11 +217,10 @@ function parsePrimaryToWorker(m: Record<string, unknown>): PrimaryToWorker | str
           return "reply: bad result";
         }
         if (hostname !== null && typeof hostname !== "string") return "reply: bad hostname";
-        return {
-          cmd: "reply",
-          ack,
-          result: { ok: true, policy: policy as Policy, key, port, hostname },
-        };
+        const strict = own(result, "strict");
+        if (strict !== undefined && typeof strict !== "boolean") return "reply: bad strict";
+        const ok = { ok: true as const, policy: policy as Policy, key, port, hostname };
+        return { cmd: "reply", ack, result: strict === undefined ? ok : { ...ok, strict } };
       }
       const code = own(result, "code"), message = own(result, "message");
       if (typeof code !== "string" || typeof message !== "string") return "reply: bad error";

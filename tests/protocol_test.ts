@@ -184,6 +184,8 @@ test("decodeAtPrimary() rejects malformed worker-to-primary messages with a reas
     // query: backlog
     ...[-1, 1.5, "10", NaN, {}].map((backlog) => ({ ...QUERY, backlog })),
     { ...QUERY, backlog: undefined },
+    // query: api
+    ...["SERVE", "fetch", "", 1, null, true].map((api) => ({ ...QUERY, api })),
     // listening
     { ...LISTENING, key: "" },
     { ...LISTENING, key: longKey },
@@ -197,6 +199,7 @@ test("decodeAtPrimary() rejects malformed worker-to-primary messages with a reas
     { ...LISTENING, address: { ...LISTENING.address, hostname: 127 } },
     { ...LISTENING, address: { ...LISTENING.address, family: "IPv5" } },
     { ...LISTENING, address: { hostname: "127.0.0.1", port: 80 } },
+    ...["true", 1, null, {}].map((resetsOnClose) => ({ ...LISTENING, resetsOnClose })),
     // close
     { cmd: "close" },
     { cmd: "close", key: "" },
@@ -247,6 +250,7 @@ test("decodeAtWorker() rejects malformed primary-to-worker messages with a reaso
     { cmd: "reply", ack: 1, result: { ...OK_RESULT, key: "" } },
     { cmd: "reply", ack: 1, result: { ...OK_RESULT, hostname: 1 } },
     { cmd: "reply", ack: 1, result: { ...OK_RESULT, hostname: undefined } },
+    ...["true", 1, null].map((strict) => ({ cmd: "reply", ack: 1, result: { ...OK_RESULT, strict } })),
     { cmd: "reply", ack: 1, result: { ok: false, message: "m" } },
     { cmd: "reply", ack: 1, result: { ok: false, code: "EADDRINUSE" } },
     { cmd: "reply", ack: 1, result: { ok: false, code: 98, message: "m" } },
@@ -330,8 +334,10 @@ test("decodeAtPrimary() keeps __proto__/constructor/prototype keys inert and add
     policy: "shared",
     backlog: 10,
     index: 0, // absent on the wire: the default
+    api: "listen", // the same
   });
   assert.deepEqual(Object.keys(message).sort(), [
+    "api",
     "backlog",
     "cmd",
     "hostname",
@@ -405,11 +411,32 @@ test("decodeAtPrimary() drops unknown extra keys of internal messages", () => {
   });
 });
 
+test("decodeAtPrimary() reads a query without api as a listen() query", () => {
+  const decoded = decodeAtPrimary(envelope(QUERY), TOKEN);
+  assert.deepEqual(decoded, { kind: "internal", message: { ...QUERY, api: "listen" } });
+});
+
+test("decodeAtPrimary()/decodeAtWorker() leave optional flags absent when they were not sent", () => {
+  const listening = decodeAtPrimary(envelope(LISTENING), TOKEN) as { message: object };
+  assert.equal(Object.hasOwn(listening.message, "resetsOnClose"), false);
+  const reply = decodeAtWorker(envelope({ cmd: "reply", ack: 1, result: OK_RESULT }), TOKEN);
+  assert.equal(Object.hasOwn((reply as { message: { result: object } }).message.result, "strict"), false);
+});
+
 // --- round trips ----------------------------------------------------------------------------
 
 const WORKER_TO_PRIMARY: WorkerToPrimary[] = [
   { cmd: "online" },
-  { cmd: "query", seq: 1, hostname: null, port: 0, policy: null, backlog: null, index: 0 },
+  {
+    cmd: "query",
+    seq: 1,
+    hostname: null,
+    port: 0,
+    policy: null,
+    backlog: null,
+    index: 0,
+    api: "listen",
+  },
   {
     cmd: "query",
     seq: 2 ** 31,
@@ -418,6 +445,7 @@ const WORKER_TO_PRIMARY: WorkerToPrimary[] = [
     policy: "round-robin",
     backlog: 0,
     index: 0,
+    api: "serve",
   },
   {
     cmd: "query",
@@ -427,9 +455,28 @@ const WORKER_TO_PRIMARY: WorkerToPrimary[] = [
     policy: "shared",
     backlog: 511,
     index: 0,
+    api: "listen",
   },
-  { cmd: "query", seq: 8, hostname: "", port: 1, policy: "reuse-port", backlog: null, index: 0 },
-  { cmd: "query", seq: 9, hostname: null, port: 0, policy: null, backlog: null, index: 2 },
+  {
+    cmd: "query",
+    seq: 8,
+    hostname: "",
+    port: 1,
+    policy: "reuse-port",
+    backlog: null,
+    index: 0,
+    api: "serve",
+  },
+  {
+    cmd: "query",
+    seq: 9,
+    hostname: null,
+    port: 0,
+    policy: null,
+    backlog: null,
+    index: 2,
+    api: "serve",
+  },
   { cmd: "ready" },
   { cmd: "heartbeat", requests: 12, rss: 34_000_000 },
   {
@@ -438,6 +485,12 @@ const WORKER_TO_PRIMARY: WorkerToPrimary[] = [
     address: { hostname: "0.0.0.0", port: 8080, family: "IPv4" },
   },
   { cmd: "listening", key: "shared|::|1", address: { hostname: "::", port: 1, family: "IPv6" } },
+  {
+    cmd: "listening",
+    key: "reuse-port||8080",
+    address: { hostname: "0.0.0.0", port: 8080, family: "IPv4" },
+    resetsOnClose: true,
+  },
   { cmd: "close", key: "reuse-port||0" },
   { cmd: "reply", ack: 1, accepted: true },
   { cmd: "reply", ack: Number.MAX_SAFE_INTEGER, accepted: false },
@@ -462,6 +515,11 @@ const PRIMARY_TO_WORKER: PrimaryToWorker[] = [
     cmd: "reply",
     ack: 4,
     result: { ok: true, policy: "reuse-port", key: "k", hostname: null, port: 0 },
+  },
+  {
+    cmd: "reply",
+    ack: 6,
+    result: { ok: true, policy: "reuse-port", key: "k", hostname: null, port: 8080, strict: true },
   },
   { cmd: "reply", ack: 5, result: { ok: false, code: "EADDRINUSE", message: "address in use" } },
 ];
