@@ -1,15 +1,17 @@
-// Architecture check: code under src/ must stay runtime-agnostic (no node:/npm:/jsr:/bun imports, no Deno/Bun/process globals).
+// Architecture check: code under src/ must stay runtime-agnostic (no node:/npm:/jsr:/bun imports,
+// no Deno/Bun/process globals), and its files must not import each other in a circle.
 import { readdir, readFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
-import { join, relative, sep } from "node:path";
+import { join, posix, relative, sep } from "node:path";
 import process from "node:process";
+import { findImportCycles, type ImportEdge } from "./_import_cycles.ts";
 
 /** One broken rule, at a 1-based line of a file given relative to the repo root. */
 export interface Violation {
   file: string;
   line: number;
   text: string;
-  rule: "runtime-import" | "runtime-global";
+  rule: "runtime-import" | "runtime-global" | "import-cycle";
 }
 
 interface Token {
@@ -27,6 +29,10 @@ const BEFORE_REGEX =
 // `Deno.`, `Bun.`, `process.` (or `?.`, `[`) but not as a property (`worker.process.pid`, `this.#process`); or `globalThis.X`.
 const GLOBAL_USE =
   /(?<![#$]|\.\s*)\b(?:Deno|Bun|process)\s*(?:\?\.|\.|\[)|\bglobalThis\s*\??\.\s*(?:Deno|Bun|process)\b/g;
+
+// What precedes a module specifier: import x from "…", export … from "…", import "…", import("…"),
+// require("…").
+const BEFORE_SPECIFIER = /(?:\b(?:from|import)|\b(?:import|require)\s*\()\s*$/;
 
 function isForbiddenSpecifier(spec: string): boolean {
   return /^(?:node|npm|jsr|bun):/.test(spec) || spec === "bun" || BUILTINS.has(spec.split("/")[0]);
@@ -113,6 +119,38 @@ export function tokenize(src: string): Token[] {
   return tokens;
 }
 
+function codeBefore(tokens: Token[], k: number): string {
+  return tokens[k - 1]?.kind === "code" ? tokens[k - 1].text : "";
+}
+
+/** Whether token `k` is the module specifier of an import, re-export or require(). */
+function isSpecifier(tokens: Token[], k: number): boolean {
+  return tokens[k].kind === "string" && tokens[k].plain === true &&
+    BEFORE_SPECIFIER.test(codeBefore(tokens, k));
+}
+
+/**
+ * The relative module specifiers of one file's source (type-only imports and re-exports
+ * included; mentions in comments and strings are not imports), with their 1-based lines.
+ *
+ * @example
+ * ```ts
+ * import { relativeImports } from "./check_architecture.ts";
+ *
+ * relativeImports('import type { A } from "./a.ts";\nexport * from "../b.ts";');
+ * // [{ specifier: "./a.ts", line: 1 }, { specifier: "../b.ts", line: 2 }]
+ * ```
+ */
+export function relativeImports(src: string): { specifier: string; line: number }[] {
+  const tokens = tokenize(src);
+  return tokens
+    .filter((token, k) => isSpecifier(tokens, k) && /^\.\.?\//.test(token.text))
+    .map((token) => ({
+      specifier: token.text,
+      line: src.slice(0, token.start).split("\n").length,
+    }));
+}
+
 /** Finds the violations in one file's source; `file` is only used for reporting. */
 export function checkSource(file: string, src: string): Violation[] {
   const lines = src.split("\n");
@@ -129,10 +167,9 @@ export function checkSource(file: string, src: string): Violation[] {
       }
       return;
     }
-    const before = tokens[k - 1]?.kind === "code" ? tokens[k - 1].text : "";
-    // import x from "…", export … from "…", import "…", import("…"), require("…")
-    if (token.plain && /(?:\b(?:from|import)|\b(?:import|require)\s*\()\s*$/.test(before)) {
-      if (isForbiddenSpecifier(token.text)) report(token.start, "runtime-import");
+    const before = codeBefore(tokens, k);
+    if (isSpecifier(tokens, k) && isForbiddenSpecifier(token.text)) {
+      report(token.start, "runtime-import");
     }
     // globalThis["process"]
     if (
@@ -170,14 +207,49 @@ async function listSources(dir: string): Promise<string[]> {
   return files.sort();
 }
 
-/** Checks every source file under `<root>/src`. */
+/**
+ * The import cycles among `sources` (root-relative posix path -> source text), as violations at
+ * the import that starts each cycle. Only imports of files in `sources` are followed.
+ *
+ * @example
+ * ```ts
+ * import { checkImportCycles } from "./check_architecture.ts";
+ *
+ * checkImportCycles(new Map([
+ *   ["src/a.ts", 'import type { B } from "./b.ts";'],
+ *   ["src/b.ts", 'import { a } from "./a.ts";'],
+ * ]));
+ * // [{ file: "src/a.ts", line: 1, rule: "import-cycle",
+ * //    text: "import cycle: src/a.ts -> src/b.ts -> src/a.ts" }]
+ * ```
+ */
+export function checkImportCycles(sources: ReadonlyMap<string, string>): Violation[] {
+  const graph = new Map<string, ImportEdge[]>();
+  for (const [file, src] of sources) {
+    const edges = relativeImports(src)
+      .map(({ specifier, line }) => ({ to: posix.join(posix.dirname(file), specifier), line }))
+      .filter((edge) => sources.has(edge.to));
+    graph.set(file, edges);
+  }
+  return findImportCycles(graph).map((cycle) => ({
+    file: cycle.files[0],
+    line: cycle.line,
+    text: `import cycle: ${cycle.files.join(" -> ")}`,
+    rule: "import-cycle",
+  }));
+}
+
+/** Checks every source file under `<root>/src`: runtime-specific code, then import cycles. */
 export async function checkArchitecture(root: string): Promise<Violation[]> {
   const violations: Violation[] = [];
+  const sources = new Map<string, string>();
   for (const path of await listSources(join(root, "src"))) {
     const file = relative(root, path).split(sep).join("/");
-    violations.push(...checkSource(file, await readFile(path, "utf8")));
+    const src = await readFile(path, "utf8");
+    sources.set(file, src);
+    violations.push(...checkSource(file, src));
   }
-  return violations;
+  return [...violations, ...checkImportCycles(sources)];
 }
 
 if (import.meta.main) {

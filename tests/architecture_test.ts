@@ -1,4 +1,5 @@
-// Tests for scripts/check_architecture.ts: the real src/ is clean, and the check does catch runtime leaks.
+// Tests for scripts/check_architecture.ts: the real src/ is clean, and the check does catch runtime
+// leaks and import cycles.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -23,9 +24,16 @@ async function check(files: Record<string, string>): Promise<Violation[]> {
   }
 }
 
+const describe = (v: Violation) => `${v.file}:${v.line}: [${v.rule}] ${v.text}`;
+
 test("src/ of this repository has no runtime-specific code", async () => {
   const violations = await checkArchitecture(root);
-  assert.deepEqual(violations.map((v) => `${v.file}:${v.line}: [${v.rule}] ${v.text}`), []);
+  assert.deepEqual(violations.filter((v) => v.rule !== "import-cycle").map(describe), []);
+});
+
+test("src/ of this repository has no import cycle", async () => {
+  const violations = await checkArchitecture(root);
+  assert.deepEqual(violations.filter((v) => v.rule === "import-cycle").map(describe), []);
 });
 
 const bad: [string, Violation["rule"]][] = [
@@ -95,4 +103,57 @@ test("ignores mentions in comments, strings, properties and files outside src/",
 test("a regex literal with quotes does not hide the next import", async () => {
   const violations = await check({ "src/re.ts": 'const r = /"/;\nimport fs from "node:fs";\n' });
   assert.deepEqual(violations.map((v) => v.line), [2]);
+});
+
+test("reports two files that import each other, type-only imports included", async () => {
+  const violations = await check({
+    "src/a.ts": 'export const a = 1;\nimport type { B } from "./b.ts";\nexport type { B };\n',
+    "src/b.ts": 'import { a } from "./a.ts";\nexport type B = typeof a;\n',
+  });
+  assert.deepEqual(violations, [{
+    file: "src/a.ts",
+    line: 2,
+    text: "import cycle: src/a.ts -> src/b.ts -> src/a.ts",
+    rule: "import-cycle",
+  }]);
+});
+
+test("reports a longer cycle once, through re-exports, import() types and folders", async () => {
+  const violations = await check({
+    "src/z.ts": 'export * from "./sub/m.ts";\n',
+    "src/sub/m.ts": 'export type T = import("../a.ts").A;\n',
+    "src/a.ts": '// import "./nothing.ts"\nexport { z } from "./z.ts";\nexport type A = 1;\n',
+  });
+  assert.deepEqual(violations.map(describe), [
+    "src/a.ts:2: [import-cycle] import cycle: src/a.ts -> src/z.ts -> src/sub/m.ts -> src/a.ts",
+  ]);
+});
+
+test("reports each cycle of files that take part in two", async () => {
+  const violations = await check({
+    "src/a.ts": 'import "./b.ts";\n',
+    "src/b.ts": 'import "./a.ts";\nimport "./c.ts";\n',
+    "src/c.ts": 'import "./b.ts";\n',
+  });
+  assert.deepEqual(violations.map((v) => v.text), [
+    "import cycle: src/a.ts -> src/b.ts -> src/a.ts",
+    "import cycle: src/b.ts -> src/c.ts -> src/b.ts",
+  ]);
+});
+
+test("passes imports that point one way, and ignores what is not an import of src/", async () => {
+  const violations = await check({
+    // A diamond: d is reached twice but nothing leads back.
+    "src/a.ts": 'import "./b.ts";\nimport "./c.ts";\n',
+    "src/b.ts": 'import "./d.ts";\n',
+    "src/c.ts": 'import { d } from "./d.ts";\nexport const c = d;\n',
+    "src/d.ts": [
+      "// import { a } from './a.ts';",
+      "export const d = \"import './a.ts'\";",
+      'import "./missing.ts";',
+      'import "../mod.ts";',
+    ].join("\n"),
+    "mod.ts": 'import "./src/d.ts";\n',
+  });
+  assert.deepEqual(violations, []);
 });
