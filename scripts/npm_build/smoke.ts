@@ -17,6 +17,8 @@ const SMOKE_TIMEOUT_MS = 30_000;
 const SMOKE_DIR = path.join(TOOL_ROOT, "scripts", "npm_build", "smoke");
 /** Programs that load every export; they take the export specifiers as arguments. */
 const LOADERS = ["load.mjs", "load.cjs"] as const;
+/** What the loaders and the clusters check, shared by the two module systems. */
+const CHECKS = "_checks.cjs";
 /** Programs that run a one-worker cluster; they import the package by its name. */
 const CLUSTERS = ["cluster.mjs", "cluster.cjs"] as const;
 /** Consumers that are type-checked; they import every export by its specifier. */
@@ -231,7 +233,7 @@ export async function smokeTest(
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "build-npm-smoke-"));
   try {
     await installPacked(config, outDir, dir);
-    for (const file of [...LOADERS, ...CLUSTERS, ...CONSUMERS]) {
+    for (const file of [CHECKS, ...LOADERS, ...CLUSTERS, ...CONSUMERS]) {
       fs.copyFileSync(path.join(SMOKE_DIR, file), path.join(dir, file));
     }
     step("Smoke test: import() and require() of every export");

@@ -2,18 +2,11 @@
 // Usage: node load.mjs <specifier>...   (the first is the main export, which must have Cluster)
 // Prints `EXPORTS {"<specifier>": [names…]}` for comparison with load.cjs.
 
-import process from "node:process";
+import { exportNames, specifiersFromArgs } from "./_checks.cjs";
 
-const specifiers = process.argv.slice(2);
-if (!specifiers.length) throw new Error("usage: node load.mjs <specifier>...");
 const result = {};
-for (const [i, specifier] of specifiers.entries()) {
-  const where = import.meta.resolve(specifier);
-  if (!where.includes("/esm/")) throw new Error(`${specifier} resolved to ${where}, not esm/`);
+for (const [i, specifier] of specifiersFromArgs("load.mjs").entries()) {
   const mod = await import(specifier);
-  const names = Object.keys(mod).filter((n) => n !== "default" && n !== "__esModule").sort();
-  if (!names.length) throw new Error(`${specifier} has no exports`);
-  if (i === 0 && mod.Cluster === undefined) throw new Error(`${specifier} lacks export Cluster`);
-  result[specifier] = names;
+  result[specifier] = exportNames(specifier, mod, import.meta.resolve(specifier), "/esm/", i === 0);
 }
 console.log(`EXPORTS ${JSON.stringify(result)}`);
