@@ -1,4 +1,5 @@
-// `npm test`: static checks, architecture check, the test suite under node, deno and bun, and the npm build.
+// `npm test`: static checks (tsc, deno check/lint/doc, deno publish --dry-run), the architecture
+// check, the test suite under node, deno and bun, and the npm build.
 import { type ChildProcess, execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
@@ -12,6 +13,7 @@ const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const BIN = join(ROOT, "node_modules", ".bin");
 const WATCHDOG_SECONDS = Number(process.env.TEST_WATCHDOG_SECONDS) || 15 * 60;
 const STEPS = ["static", "arch", "node", "deno", "bun", "npm"] as const;
+const PUBLISH_DRY_RUN = ["publish", "--dry-run", "--allow-dirty", "--no-check"];
 type Step = typeof STEPS[number];
 
 /** One line of the final summary: a runtime's test counts, or a step counted as 1 passed or 1 failed. */
@@ -280,6 +282,10 @@ async function main(): Promise<void> {
     ["static", () => step("static: deno check", "deno", ["check", ...deno])],
     ["static", () => step("static: deno lint", "deno", ["lint"])],
     ["static", () => step("static: deno doc --lint", "deno", ["doc", "--lint", ...deno])],
+    // What only publishing checks: slow types in the public API, published files that import
+    // excluded ones, the include/exclude lists. Offline. --no-check: `deno check` above already
+    // type-checked the same entries; --allow-dirty: a work tree with uncommitted edits.
+    ["static", () => step("static: deno publish --dry-run", "deno", PUBLISH_DRY_RUN)],
     ["arch", architecture],
     ["node", () => runtime("node", ["--test", "--test-concurrency=1", "--test-reporter=spec"])],
     ["deno", () => runtime("deno", ["test", "-A", "--no-check"])],
