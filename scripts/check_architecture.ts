@@ -14,7 +14,8 @@ export interface Violation {
   rule: "runtime-import" | "runtime-global" | "import-cycle";
 }
 
-interface Token {
+/** A piece of source: code, or the contents of a string or template literal. */
+export interface Token {
   kind: "code" | "string";
   text: string; // code as written, or a string/template literal's contents
   start: number; // offset in the source
@@ -38,7 +39,16 @@ function isForbiddenSpecifier(spec: string): boolean {
   return /^(?:node|npm|jsr|bun):/.test(spec) || spec === "bun" || BUILTINS.has(spec.split("/")[0]);
 }
 
-/** Splits source into code and string tokens, dropping comments (offsets are kept for line numbers). */
+/**
+ * Splits source into code and string tokens, dropping comments (offsets are kept for line numbers).
+ *
+ * @example
+ * ```ts
+ * import { tokenize } from "./check_architecture.ts";
+ *
+ * tokenize('f("a"); // note').map((t) => t.kind); // ["code", "string", "code"]
+ * ```
+ */
 export function tokenize(src: string): Token[] {
   const tokens: Token[] = [];
   const templateDepths: number[] = []; // brace depth at which each open `${` returns to its template
@@ -151,7 +161,17 @@ export function relativeImports(src: string): { specifier: string; line: number 
     }));
 }
 
-/** Finds the violations in one file's source; `file` is only used for reporting. */
+/**
+ * Finds the runtime-specific code in one file's source; `file` is only used for reporting.
+ *
+ * @example
+ * ```ts
+ * import { checkSource } from "./check_architecture.ts";
+ *
+ * checkSource("src/x.ts", 'import fs from "node:fs";');
+ * // [{ file: "src/x.ts", line: 1, text: 'import fs from "node:fs";', rule: "runtime-import" }]
+ * ```
+ */
 export function checkSource(file: string, src: string): Violation[] {
   const lines = src.split("\n");
   const found: Violation[] = [];
@@ -239,7 +259,16 @@ export function checkImportCycles(sources: ReadonlyMap<string, string>): Violati
   }));
 }
 
-/** Checks every source file under `<root>/src`: runtime-specific code, then import cycles. */
+/**
+ * Checks every source file under `<root>/src`: runtime-specific code, then import cycles.
+ *
+ * @example
+ * ```ts
+ * import { checkArchitecture } from "./check_architecture.ts";
+ *
+ * for (const v of await checkArchitecture(".")) console.log(`${v.file}:${v.line}: ${v.text}`);
+ * ```
+ */
 export async function checkArchitecture(root: string): Promise<Violation[]> {
   const violations: Violation[] = [];
   const sources = new Map<string, string>();

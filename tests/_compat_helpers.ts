@@ -7,7 +7,17 @@ export { freePort } from "../scripts/_ports.ts";
 export { withFixture } from "./_helpers.ts";
 export type { Event };
 
-/** Connects, reads until the server closes; resolves with what it said. */
+/**
+ * Connects to 127.0.0.1, reads until the server closes; resolves with what it said. Fails after
+ * 10 s without an answer.
+ *
+ * @example
+ * ```ts
+ * import { tcpRead } from "./_compat_helpers.ts";
+ *
+ * const greeting = await tcpRead(8124);
+ * ```
+ */
 export function tcpRead(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let data = "";
@@ -20,7 +30,18 @@ export function tcpRead(port: number): Promise<string> {
   });
 }
 
-/** Waits for the first event matching `match`. */
+/**
+ * Waits for the first event matching `match`.
+ *
+ * @example
+ * ```ts
+ * import { next, withFixture } from "./_compat_helpers.ts";
+ *
+ * await withFixture("compat_surface.ts", {}, async (app) => {
+ *   const ready = await next(app, (e) => e.ev === "ready");
+ * });
+ * ```
+ */
 export async function next(
   app: App,
   match: (e: Event) => boolean,

@@ -7,19 +7,46 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { killGroup, spawnGroup } from "../scripts/_process.ts";
 
-/** The runtime running this test file. */
+/**
+ * The runtime running this test file.
+ *
+ * @example
+ * ```ts
+ * import { runtime } from "./_helpers.ts";
+ *
+ * const flags = runtime === "deno" ? ["-A", "--unstable-net"] : [];
+ * ```
+ */
 export const runtime: "deno" | "bun" | "node" = "Deno" in globalThis
   ? "deno"
   : "Bun" in globalThis
   ? "bun"
   : "node";
 
-/** Absolute path of a fixture. */
+/**
+ * Absolute path of a fixture.
+ *
+ * @example
+ * ```ts
+ * import { fixture } from "./_helpers.ts";
+ *
+ * fixture("app.ts"); // ".../tests/fixtures/app.ts"
+ * ```
+ */
 export function fixture(name: string): string {
   return fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 }
 
-/** Command that runs `script` under this runtime (Deno: `-A` unless `flags` are given). */
+/**
+ * Command that runs `script` under this runtime (Deno: `-A` unless `flags` are given).
+ *
+ * @example
+ * ```ts
+ * import { command, fixture } from "./_helpers.ts";
+ *
+ * const { file, args } = command(fixture("app.ts")); // under deno: deno run -A …/app.ts
+ * ```
+ */
 export function command(script: string, flags: string[] = []): { file: string; args: string[] } {
   if (runtime === "deno") {
     return { file: process.execPath, args: ["run", ...(flags.length ? flags : ["-A"]), script] };
@@ -27,9 +54,25 @@ export function command(script: string, flags: string[] = []): { file: string; a
   return { file: process.execPath, args: [...flags, script] };
 }
 
+/** One JSON line a fixture printed: `ev` names the event. */
 export type Event = Record<string, unknown> & { ev: string };
 
-/** A running fixture. */
+/**
+ * A running fixture, in its own process group: its stdout read as JSON event lines, its stderr
+ * kept for failure messages. Prefer {@linkcode withFixture}, which always kills it.
+ *
+ * @example
+ * ```ts
+ * import { App, fixture } from "./_helpers.ts";
+ *
+ * const app = new App(fixture("app.ts"), { APP_WORKERS: "1" });
+ * try {
+ *   await app.waitFor((e) => e.ev === "started");
+ * } finally {
+ *   app.kill();
+ * }
+ * ```
+ */
 export class App {
   readonly child: ChildProcess;
   readonly events: Event[] = [];
@@ -106,7 +149,17 @@ export class App {
   }
 }
 
-/** Whether a process is alive. */
+/**
+ * Whether a process is alive (a zombie counts as alive).
+ *
+ * @example
+ * ```ts
+ * import process from "node:process";
+ * import { alive } from "./_helpers.ts";
+ *
+ * alive(process.pid); // true
+ * ```
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -116,7 +169,16 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** One HTTP request on a new connection; resolves with the body. */
+/**
+ * One HTTP request on a new connection to 127.0.0.1; resolves with the body, fails after 10 s.
+ *
+ * @example
+ * ```ts
+ * import { get } from "./_helpers.ts";
+ *
+ * const body = await get(8080, "/slow"); // e.g. "worker 1"
+ * ```
+ */
 export async function get(port: number, path = "/"): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`, {
     headers: { connection: "close" },
@@ -125,7 +187,19 @@ export async function get(port: number, path = "/"): Promise<string> {
   return await response.text();
 }
 
-/** Occupies a port, for EADDRINUSE tests. */
+/**
+ * Occupies a port on 127.0.0.1, for EADDRINUSE tests; close the server when done.
+ *
+ * @example
+ * ```ts
+ * import type { AddressInfo } from "node:net";
+ * import { occupyPort } from "./_helpers.ts";
+ *
+ * const server = await occupyPort();
+ * const { port } = server.address() as AddressInfo;
+ * server.close();
+ * ```
+ */
 export function occupyPort(): Promise<net.Server> {
   return new Promise((resolve) => {
     const server = net.createServer();
@@ -133,7 +207,19 @@ export function occupyPort(): Promise<net.Server> {
   });
 }
 
-/** Runs `fn` with fixture `name` started (under `env`, `flags`) and always kills it. */
+/**
+ * Runs `fn` with fixture `name` started (under `env`, `flags`) and always kills it. A failure's
+ * message gets the fixture's events and the end of its stderr.
+ *
+ * @example
+ * ```ts
+ * import { withFixture } from "./_helpers.ts";
+ *
+ * await withFixture("compat_surface.ts", {}, async (app) => {
+ *   await app.waitFor((e) => e.ev === "ready");
+ * });
+ * ```
+ */
 export async function withFixture<T>(
   name: string,
   env: Record<string, string>,
@@ -153,7 +239,20 @@ export async function withFixture<T>(
   }
 }
 
-/** Runs `fn` with the remote-controlled cluster fixture started, and always kills it. */
+/**
+ * Runs `fn` with the remote-controlled cluster fixture (fixtures/app.ts, configured by its
+ * APP_* variables) started, and always kills it.
+ *
+ * @example
+ * ```ts
+ * import { withApp } from "./_helpers.ts";
+ *
+ * await withApp({ APP_WORKERS: "2" }, async (app) => {
+ *   await app.waitFor((e) => e.ev === "ready", 2);
+ *   app.command({ cmd: "shutdown" });
+ * });
+ * ```
+ */
 export function withApp<T>(
   env: Record<string, string>,
   fn: (app: App) => Promise<T>,

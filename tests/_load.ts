@@ -21,6 +21,15 @@ export interface Load {
 /**
  * Starts `keepAlive` keep-alive clients and `fresh` new-connection clients against `port`.
  * Each request must answer 200 within 5 s. Stops by itself after `maxMs` (default 30 s).
+ *
+ * @example
+ * ```ts
+ * import { describeCounts, startLoad } from "./_load.ts";
+ *
+ * const load = startLoad(8080, { keepAlive: 2, fresh: 2 });
+ * const counts = await load.stop();
+ * console.log(describeCounts(counts));
+ * ```
  */
 export function startLoad(
   port: number,
@@ -88,7 +97,17 @@ export function startLoad(
   };
 }
 
-/** Formats counts for assertion messages. */
+/**
+ * Formats counts for assertion messages.
+ *
+ * @example
+ * ```ts
+ * import { describeCounts } from "./_load.ts";
+ *
+ * describeCounts({ sent: 2, answered: 2, failed: 0, errors: [], bodies: new Map() });
+ * // "sent 2, answered 2, failed 0, by worker {}"
+ * ```
+ */
 export function describeCounts(c: LoadCounts): string {
   return `sent ${c.sent}, answered ${c.answered}, failed ${c.failed}` +
     (c.errors.length ? ` (${[...new Set(c.errors)].slice(0, 5).join(", ")})` : "") +
