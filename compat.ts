@@ -1,3 +1,4 @@
+// Ports lib/cluster.js, the `node:cluster` module; its parts are in compat/ (see each file).
 /**
  * `node:cluster` on Deno, Node and Bun: change `import cluster from "node:cluster"` to
  * `import cluster from "@x/cluster/compat"` (npm: also `require("@x/cluster/compat")`), and the
@@ -8,7 +9,7 @@
  * `cluster.schedulingPolicy` `SCHED_RR` is our `"round-robin"`, `SCHED_NONE` our `"shared"`
  * (refused on Deno: servers get an `error` event with code `UNSUPPORTED`). The environment
  * variable `XCLUSTER_SCHED_POLICY` (`rr` | `none`), else `NODE_CLUSTER_SCHED_POLICY`, picks it.
- * The README's "node:cluster compatibility" section lists every difference.
+ * `docs/compat.md` lists every difference from `node:cluster`, per runtime.
  *
  * @example A clustered HTTP server, unchanged from node:cluster but for the import
  * ```ts ignore
@@ -27,15 +28,17 @@
  * @module
  */
 
+// Loads the package entry first: it reads this process's role and, in a worker, connects it.
+import "./mod.ts";
 import { createCluster } from "./compat/_cluster.ts";
 import type { CompatCluster } from "./compat/_cluster.ts";
-import type { ClusterSettings } from "./compat/_primary.ts";
+import type { ClusterSettings } from "./compat/_settings.ts";
 import { Worker } from "./compat/worker.ts";
-// Loads the package entry: it reads this process's role and, in a worker, connects it.
-import "./mod.ts";
 
 export type { CompatCluster } from "./compat/_cluster.ts";
-export type { ClusterSettings, NodeAddress, PrimaryMembers } from "./compat/_primary.ts";
+export type { PrimaryMembers } from "./compat/_primary.ts";
+export type { NodeAddress } from "./compat/_primary_worker.ts";
+export type { ClusterSettings } from "./compat/_settings.ts";
 export type { WorkerProcessLike } from "./compat/worker.ts";
 export { Worker };
 

@@ -1,13 +1,12 @@
-// The worker side of node:cluster (lib/internal/cluster/child.js) on top of our core:
-// `cluster.worker`, user messages on `process.on("message")`, and `server.listen()` shared
-// with the other workers.
+// Ports lib/internal/cluster/child.js on top of our core: `cluster.worker` with the worker's
+// disconnect()/destroy(), user messages on `process.on("message")` (_process_messages.ts), and
+// `server.listen()` shared with the other workers (_listen_hook.ts, Node's _getServer).
 
 import process from "node:process";
-import { Cluster } from "../src/primary.ts";
+import { Cluster, type ClusterWorker } from "../mod.ts";
 import { installListenHook } from "./_listen_hook.ts";
-import { EXITED_AFTER_DISCONNECT } from "./_notice.ts";
-import { ENV_COMPAT_ID } from "./_primary.ts";
 import { installMessageRouting } from "./_process_messages.ts";
+import { compatMessage, ENV_COMPAT_ID, LEAVING } from "./_wire.ts";
 import { Worker, type WorkerProcessLike } from "./worker.ts";
 
 let current: Worker | undefined;
@@ -19,23 +18,20 @@ export function workerSide(): Worker {
   // The id node:cluster gave this worker (see _primary.ts); the core's id otherwise.
   const id = Number(process.env[ENV_COMPAT_ID]) || core.id;
   delete process.env[ENV_COMPAT_ID];
-  const tell = (then: () => void) => {
-    if (!process.connected) return then();
-    process.send!(EXITED_AFTER_DISCONNECT, undefined, {}, () => then());
-  };
+  const leave = leaving(core);
   const worker: Worker = new Worker(id, process as unknown as WorkerProcessLike, {
     disconnect(w) {
       if (w.state === "disconnecting" || w.state === "destroying") return;
       w.state = "disconnecting";
       w.exitedAfterDisconnect = true;
       // Servers close (in-flight requests finish), then the channel; the core then exits.
-      tell(() => void core.disconnect().catch(() => {}));
+      leave().then(() => core.disconnect()).catch(() => {});
     },
     destroy(w) {
       if (w.state === "destroying") return;
       w.exitedAfterDisconnect = true;
       w.state = "destroying";
-      tell(() => process.exit(0));
+      leave().then(() => process.exit(0));
     },
     isDead: () => process.exitCode !== undefined && process.exitCode !== null,
   }, "online");
@@ -46,4 +42,27 @@ export function workerSide(): Worker {
   core.on("error", () => {}); // dropped forged messages: node:cluster has no such event
   installListenHook(core);
   return worker;
+}
+
+/**
+ * Node's `send({ act: "exitedAfterDisconnect" }, cb)`: tells the primary that this worker leaves
+ * on its own, and resolves once the primary acknowledged it (or the channel is gone), so that
+ * the primary records `exitedAfterDisconnect` before it can see the exit. Sent once.
+ */
+function leaving(core: ClusterWorker): () => Promise<void> {
+  let told: Promise<void> | undefined;
+  return () => {
+    told ??= new Promise<void>((resolve) => {
+      if (!process.connected) return resolve();
+      const onMessage = (message: unknown) => {
+        if (compatMessage(message) !== "leaving-ack") return;
+        core.off("message", onMessage);
+        resolve();
+      };
+      core.on("message", onMessage);
+      core.once("disconnect", resolve);
+      core.send(LEAVING).catch(() => resolve());
+    });
+    return told;
+  };
 }

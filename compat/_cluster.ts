@@ -1,12 +1,14 @@
-// The `cluster` object itself: an EventEmitter with node:cluster's members for this process's
-// role. Members Node has only on the other side are present here too (so that the ESM named
-// exports are the same in both roles); the functions throw a clear error there.
+// Ports lib/cluster.js: the `cluster` object, with the members of this process's role from
+// _primary.ts or _child.ts. Deviation: Node's object has only its own role's members; here the
+// other role's are present too (so that the ESM named exports are the same in both roles), and
+// its functions throw a clear error.
 
 import { EventEmitter } from "node:events";
-import { Cluster } from "../src/primary.ts";
+import { Cluster } from "../mod.ts";
 import { workerSide } from "./_child.ts";
 import { policyFromEnv, SCHED_NONE, SCHED_RR } from "./_policy.ts";
-import { type ClusterSettings, installPrimary, type PrimaryMembers } from "./_primary.ts";
+import { installPrimary, type PrimaryMembers } from "./_primary.ts";
+import type { ClusterSettings } from "./_settings.ts";
 import { Worker } from "./worker.ts";
 
 /** `import cluster from "@x/cluster/compat"`: what `node:cluster` gives. */

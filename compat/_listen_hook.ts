@@ -1,12 +1,12 @@
-// Transparent port sharing (Node's net.js listenInCluster + child.js _getServer): in a worker,
-// `server.listen(port, host, backlog, cb)` on a node:net or node:http server asks the primary
-// through `Cluster.worker.listen()` instead of binding. `exclusive: true`, pipes and handles
-// bind alone, as in Node. Installed only in workers, when the compat module is loaded.
+// Ports listenInCluster() of lib/net.js and _getServer() of lib/internal/cluster/child.js: in a
+// worker, `server.listen(port, host, backlog, cb)` on a node:net or node:http server asks the
+// primary through `Cluster.worker.listen()` instead of binding. `exclusive: true`, pipes and
+// handles bind alone, as in Node. Installed only in workers, when the compat module is loaded.
 
 import http from "node:http";
 import net from "node:net";
 import process from "node:process";
-import type { BoundServer, ClusterWorker } from "../src/child.ts";
+import type { BoundServer, ClusterWorker } from "../mod.ts";
 
 // deno-lint-ignore no-explicit-any
 type Listen = (this: net.Server, ...args: any[]) => net.Server;
@@ -60,25 +60,23 @@ export function installListenHook(worker: ClusterWorker): void {
 
 /** Makes a server that our core attached look like Node's cluster worker server. */
 function shared(server: net.Server, bound: BoundServer): void {
-  // The core feeds the server connections from a socket it holds (every policy), and defines
-  // a `listening` of its own: the definitions here replace it.
-  let listening = true;
+  // The core feeds the server connections from a socket it holds (every policy) and makes
+  // `server.listening` true until the server closes (adapters/_http_server.ts): Node's server
+  // holds a faux handle instead. What that handle answers, address() and close(), is here.
   const address = { address: bound.hostname, family: bound.family, port: bound.port };
   Object.defineProperties(server, {
-    listening: { configurable: true, get: () => listening },
     address: {
       configurable: true,
       writable: true,
-      value: () => (listening ? { ...address } : null),
+      value: () => (server.listening ? { ...address } : null),
     },
     close: {
       configurable: true,
       writable: true,
       value: function (this: net.Server, callback?: (error?: Error) => void) {
-        if (!listening) return Object.getPrototypeOf(this).close.call(this, callback);
-        listening = false;
-        // The server never held a listen handle of its own (Node's holds a faux one): report
-        // the close ourselves, once its connections ended, as Node does.
+        if (!server.listening) return Object.getPrototypeOf(this).close.call(this, callback);
+        // The server never held a listen handle of its own: report the close ourselves, once
+        // its connections ended, as Node does.
         if (typeof callback === "function") server.once("close", () => callback());
         bound.close().catch(() => {}).then(() => server.emit("close"));
         return this;
@@ -86,7 +84,7 @@ function shared(server: net.Server, bound: BoundServer): void {
     },
   });
   // Unless a disconnect closed it meanwhile.
-  process.nextTick(() => listening && server.emit("listening"));
+  process.nextTick(() => server.listening && server.emit("listening"));
 }
 
 /** Node's normalizeArgs for the calls we share; `undefined` means "bind alone". */

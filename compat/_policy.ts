@@ -1,9 +1,10 @@
-// node:cluster's scheduling policies (SCHED_RR, SCHED_NONE) and the environment variables that
-// pick one, mapped to our policies. Node reads NODE_CLUSTER_SCHED_POLICY; we read our own
-// XCLUSTER_SCHED_POLICY first, so a program can choose differently under @x/cluster.
+// Ports the scheduling policy of lib/internal/cluster/primary.js (SCHED_RR, SCHED_NONE and the
+// environment variable that picks one), mapped to our policies. Deviation: we read our own
+// XCLUSTER_SCHED_POLICY before Node's NODE_CLUSTER_SCHED_POLICY, so a program can choose
+// differently under @x/cluster.
 
 import process from "node:process";
-import type { Policy } from "../src/types.ts";
+import type { Policy } from "../mod.ts";
 
 /** Leave connection distribution to the operating system: every worker accepts. */
 export const SCHED_NONE = 1;

@@ -1,14 +1,15 @@
-// In a worker, `process.on("message")` must see what node:cluster shows there: the user's
-// messages, never the cluster's own. Node routes its internal messages (cmd "NODE_…") to
-// "internalMessage". Here the core's listener (added by the adapter's connectParent) gets every
+// Ports the message routing of setupChannel() in lib/internal/child_process.js for a worker:
+// `process.on("message")` sees what node:cluster shows there, the user's messages, never the
+// cluster's own. Node routes its internal messages (cmd "NODE_…") to "internalMessage". Here the
+// core's listener (added by the adapter's connectParent, marked CORE_LISTENER) gets every
 // message, validates and unwraps it; each listener the user adds is wrapped so that it ignores
 // the raw message and gets the user messages from the core's `message` event instead. (Bun
 // delivers IPC messages without calling `process.emit`, so patching emit would not do.)
-// The core's listener carries the adapter's CORE_LISTENER mark.
 
 import process from "node:process";
-import { CORE_LISTENER } from "../adapters/_node_api.ts";
-import type { ClusterWorker } from "../src/child.ts";
+import type { ClusterWorker } from "../mod.ts";
+import { CORE_LISTENER } from "../internal.ts";
+import { compatMessage } from "./_wire.ts";
 
 // deno-lint-ignore no-explicit-any
 type Listener = ((...args: any[]) => void) & { listener?: Listener; [CORE_LISTENER]?: true };
@@ -40,6 +41,7 @@ export function installMessageRouting(worker: ClusterWorker): void {
     };
   }
   worker.on("message", (message, handle) => {
+    if (compatMessage(message)) return; // compat's own (_wire.ts)
     delivering = true;
     try {
       for (const listener of process.rawListeners("message") as Listener[]) {

@@ -1,12 +1,13 @@
-// The primary's `worker.process`: Node gives a ChildProcess; our core owns the real child and
-// exposes only its pid, so this is a facade with the ChildProcess members cluster code uses
-// (pid, connected, exitCode, signalCode, killed, send, kill, disconnect and the events
-// exit / disconnect / message / error). Missing: stdin/stdout/stderr/stdio, spawnfile,
-// spawnargs, ref/unref (see the README's compatibility table).
+// Ports the ChildProcess (lib/internal/child_process.js) that the primary's `worker.process`
+// is in Node: our core owns the real child, so this is a facade with the members cluster code
+// uses (pid, connected, exitCode, signalCode, killed, send, kill, disconnect and the events
+// exit / disconnect / message / error), on the core's Worker. Missing: stdin/stdout/stderr,
+// stdio, spawnfile, spawnargs, ref/unref (see docs/compat.md).
 
 import { EventEmitter } from "node:events";
+import os from "node:os";
 import process from "node:process";
-import type { Worker as CoreWorker } from "../src/worker.ts";
+import type { Worker as CoreWorker } from "../mod.ts";
 import { handleError } from "./_handles.ts";
 
 type SendCallback = (error: Error | null) => void;
@@ -34,10 +35,12 @@ export class WorkerProcess extends EventEmitter {
   exitCode: number | null = null;
   /** The signal that killed it, if one did; `null` otherwise. */
   signalCode: string | null = null;
-  /** True once `kill()` delivered a signal. */
+  /** True once `kill()` sent a signal. */
   killed = false;
   #core: CoreWorker;
   #onDisconnect: () => void;
+  /** The last queued send, while sends wait for the handle check (see send()). */
+  #backlog: Promise<void> | undefined;
 
   constructor(core: CoreWorker, onDisconnect: () => void) {
     super();
@@ -50,7 +53,7 @@ export class WorkerProcess extends EventEmitter {
     return this.#core.pid;
   }
 
-  /** Whether the IPC channel is open. */
+  /** Whether the IPC channel is open (also before the spawn, when sends are queued). */
   get connected(): boolean {
     return this.#core.isConnected() || (this.#core.state === "none" && this.exitCode === null &&
       this.signalCode === null);
@@ -69,37 +72,61 @@ export class WorkerProcess extends EventEmitter {
       return false;
     }
     const refused = handleError(handle);
-    if (refused) {
-      process.nextTick(fail, refused);
-      return false;
+    let sent: Promise<void>;
+    if (this.#backlog === undefined && !(refused instanceof Promise)) {
+      if (refused) {
+        process.nextTick(fail, refused);
+        return false;
+      }
+      sent = this.#core.send(message, handle);
+    } else {
+      // Node checks the handle synchronously; we cannot until the adapter has loaded (only
+      // possible before the first worker even spawned). Until then this send and every later
+      // one wait their turn, so that they still arrive in order.
+      sent = (this.#backlog ?? Promise.resolve()).then(() => refused).then((error) =>
+        error ? Promise.reject(error) : this.#core.send(message, handle)
+      );
+      const turn: Promise<void> = sent.catch(() => {});
+      this.#backlog = turn;
+      turn.then(() => {
+        if (this.#backlog === turn) this.#backlog = undefined;
+      });
     }
-    const sent = this.#core.send(message, handle);
     if (handle !== undefined) holdOpenUntilSent(handle, sent);
-    sent.then(
-      () => callback?.(null),
-      (error: Error) => fail(error),
-    );
+    sent.then(() => callback?.(null), fail);
     return true;
   }
 
-  /** Sends `signal` (default `SIGTERM`); false if the process is already gone. */
-  kill(signal?: string | number): boolean {
+  /** Sends `signal` (default `SIGTERM`) through the core; false if the process is gone. */
+  kill(signal: string | number = "SIGTERM"): boolean {
+    const name = signal === 0 ? undefined : signalName(signal);
     if (this.exitCode !== null || this.signalCode !== null || this.#core.pid === undefined) {
       return false;
     }
-    try {
-      process.kill(this.#core.pid, signal ?? "SIGTERM");
-      this.killed = true;
-      return true;
-    } catch {
-      return false;
-    }
+    if (name === undefined) return true; // signal 0 only asks whether the process is there
+    this.#core.kill(name);
+    this.killed = true;
+    return true;
   }
 
   /** Closes the IPC channel (as the worker's `disconnect()` does). */
   disconnect(): void {
     this.#onDisconnect();
   }
+}
+
+/** A signal's name, for a name or a number; throws on an unknown one, as Node's kill() does. */
+function signalName(signal: string | number): string {
+  const signals = os.constants.signals as Record<string, number>;
+  const name = typeof signal === "number"
+    ? Object.keys(signals).find((key) => signals[key] === signal)
+    : Object.hasOwn(signals, signal)
+    ? signal
+    : undefined;
+  if (name === undefined) {
+    throw Object.assign(new TypeError(`Unknown signal: ${signal}`), { code: "ERR_UNKNOWN_SIGNAL" });
+  }
+  return name;
 }
 
 const sending = new WeakMap<object, Set<Promise<unknown>>>();

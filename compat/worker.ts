@@ -1,6 +1,7 @@
-// node:cluster's Worker (lib/internal/cluster/worker.js): one class for both sides. In the
-// primary it wraps our core Worker; in a worker it stands for this process. What differs
-// between the sides is behind `WorkerSide`, as Node extends the prototype per side.
+// Ports lib/internal/cluster/worker.js: node:cluster's Worker, one class for both sides. In the
+// primary it wraps our core Worker (_primary_worker.ts); in a worker it stands for this process
+// (_child.ts). What differs between the sides is behind `WorkerSide`, where Node's primary.js
+// and child.js each add their own disconnect/destroy to the prototype.
 
 import { EventEmitter } from "node:events";
 
@@ -40,7 +41,7 @@ export interface WorkerProcessLike {
 export class Worker extends EventEmitter {
   /** The worker's id: 1, 2, … in fork order; the same number on both sides. */
   readonly id: number;
-  /** `worker.process` in the primary (a facade of the child, see the README), `process` in a worker. */
+  /** The primary's facade of the child process (see docs/compat.md); `process` in a worker. */
   readonly process: WorkerProcessLike;
   /** `none` → `online` → `listening` → `disconnected` → `dead` (Node's states). */
   state: string;

@@ -1,0 +1,117 @@
+// Ports the per-worker half of lib/internal/cluster/primary.js: the listeners cluster.fork()
+// adds to a new worker and its process, and the primary's Worker.prototype.disconnect/destroy.
+// Here one core Worker becomes node:cluster's Worker, with its `worker.process`; the core's
+// events are re-emitted in Node's order.
+
+import type { EventEmitter } from "node:events";
+import { type Address, ClusterError, type Worker as CoreWorker } from "../mod.ts";
+import { compatMessage, LEAVING_ACK } from "./_wire.ts";
+import { WorkerProcess } from "./_worker_process.ts";
+import { Worker } from "./worker.ts";
+
+/** Node's `listening` address: `address` is `null` for "all interfaces". */
+export interface NodeAddress {
+  /** 4 or 6 (4 for "all interfaces", as Node reports `listen(port)`). */
+  addressType: 4 | 6;
+  /** The host the server listens on; `null` for all interfaces. */
+  address: string | null;
+  /** The real port (never 0). */
+  port: number;
+  /** Always `undefined`: servers listen on ports, never on inherited fds. */
+  fd: undefined;
+}
+
+/** What a wrapped worker needs from the primary side. */
+export interface WorkerHooks {
+  /** The `cluster` object: Node's cluster events are emitted on it. */
+  readonly cluster: EventEmitter;
+  /** Drops the worker from `cluster.workers` (Node's removeWorker). */
+  remove(worker: Worker): void;
+  /** The worker disconnected or exited (`cluster.disconnect(cb)` waits for that). */
+  changed(): void;
+}
+
+/** node:cluster's Worker `id` for the core's worker `core`, wired as cluster.fork() wires it. */
+export function wrapWorker(id: number, core: CoreWorker, hooks: WorkerHooks): Worker {
+  const { cluster } = hooks;
+  const proc: WorkerProcess = new WorkerProcess(core, () => worker.disconnect());
+  const worker: Worker = new Worker(id, proc, {
+    disconnect(w) {
+      // As Node: exitedAfterDisconnect at once, out of `workers` at once, then the request.
+      w.exitedAfterDisconnect = true;
+      hooks.remove(w);
+      core.disconnect().catch(() => {});
+    },
+    destroy(_w, signal) {
+      // Node closes the channel first and kills on its `disconnect`. Our core has no abrupt
+      // channel close (its disconnect is graceful), and the channel closes with the process.
+      proc.kill(signal ?? "SIGTERM");
+    },
+    isDead: () => proc.exitCode !== null || proc.signalCode !== null,
+  });
+  // Node's Worker forwards its messages to the cluster from a listener added at fork time.
+  worker.on("message", (message, handle) => cluster.emit("message", worker, message, handle));
+  core.on("online", () => {
+    worker.state = "online";
+    worker.emit("online");
+    cluster.emit("online", worker);
+  });
+  core.on("listening", (address) => {
+    worker.state = "listening";
+    const info = nodeAddress(address);
+    worker.emit("listening", info);
+    cluster.emit("listening", worker, info);
+  });
+  // In Node these are listeners on worker.process added by fork(): they run before the ones
+  // user code adds to worker.process, so `proc` emits last.
+  core.on("message", (message, handle) => {
+    if (compatMessage(message) === "leaving") {
+      // The worker's own disconnect()/destroy() (Node's exitedAfterDisconnect act): it waits
+      // for this ack before it leaves, so its exit cannot be reported first.
+      worker.exitedAfterDisconnect = true;
+      core.send(LEAVING_ACK).catch(() => {});
+      return;
+    }
+    worker.emit("message", message, handle);
+    proc.emit("message", message, handle);
+  });
+  core.on("disconnect", () => {
+    if (worker.isDead()) hooks.remove(worker);
+    worker.exitedAfterDisconnect = !!worker.exitedAfterDisconnect;
+    worker.state = "disconnected";
+    worker.emit("disconnect");
+    cluster.emit("disconnect", worker);
+    proc.emit("disconnect");
+    hooks.changed();
+  });
+  core.on("exit", (code, signal) => {
+    proc.exitCode = signal === null ? code : null;
+    proc.signalCode = signal;
+    if (!worker.isConnected()) hooks.remove(worker);
+    worker.exitedAfterDisconnect = !!worker.exitedAfterDisconnect;
+    worker.state = "dead";
+    worker.emit("exit", code, signal);
+    cluster.emit("exit", worker, code, signal);
+    proc.emit("exit", code, signal);
+    hooks.changed();
+  });
+  // As Node's Worker: errors of its process (spawn, send) are the worker's "error" events.
+  proc.on("error", (error) => worker.emit("error", error));
+  core.on("error", (error) => {
+    // Our exit reports (WORKER_EXITED, …) are plain exits in Node; spawn errors are errors.
+    if (!(error instanceof ClusterError)) proc.emit("error", error);
+  });
+  return worker;
+}
+
+/** Our address as Node's `listening` event gives it. */
+export function nodeAddress(address: Address): NodeAddress {
+  const any = address.hostname === "::" || address.hostname === "0.0.0.0";
+  return {
+    // Node reports listen(port) as IPv4 with a null address, although it binds "::".
+    addressType: any || address.family === "IPv4" ? 4 : 6,
+    address: any ? null : address.hostname,
+    port: address.port,
+    fd: undefined,
+  };
+}

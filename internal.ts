@@ -1,0 +1,62 @@
+/**
+ * Internal entry of `@x/cluster/compat`: what the `node:cluster` layer needs beyond the public
+ * API of `mod.ts`: the adapter's mark on its IPC listener, and the runtime's capabilities.
+ * **Not a public API**: it is not in `deno.json`'s exports, it may change in any release, and
+ * nothing but `compat/` may import it.
+ *
+ * @example How compat reads the runtime's capabilities
+ * ```ts ignore
+ * import { runtimeFacts } from "./internal.ts";
+ * const { capabilities } = await runtimeFacts();
+ * const shared = capabilities.sharedListenHandle;
+ * if (shared !== true) console.log(shared.reason);
+ * ```
+ *
+ * @module
+ */
+
+// First: the package entry installs the runtime (role and adapter loader) that runtime() reads.
+import "./mod.ts";
+import { runtime } from "./src/_runtime.ts";
+import type { Capabilities } from "./src/types.ts";
+
+/**
+ * Marks the listener the adapter adds to `process` for a worker's IPC channel, so that compat,
+ * which wraps every other `message` listener, can tell the core's own apart.
+ *
+ * @example
+ * ```ts ignore
+ * import { CORE_LISTENER } from "./internal.ts";
+ * const isCore = (listener: object) => CORE_LISTENER in listener;
+ * ```
+ */
+export { CORE_LISTENER } from "./adapters/_node_api.ts";
+
+/** The runtime compat runs on, and what it can do, as its adapter declares them. */
+export interface RuntimeFacts {
+  /** Runtime name, e.g. `"deno"`. */
+  readonly runtime: string;
+  /** Runtime version, e.g. `"2.9.6"`. */
+  readonly version: string;
+  /** What the runtime can do, and why not where it cannot. */
+  readonly capabilities: Capabilities;
+}
+
+/**
+ * The runtime's name, version and capabilities, from the adapter the core uses (loaded at most
+ * once per process).
+ *
+ * @example
+ * ```ts ignore
+ * import { runtimeFacts } from "./internal.ts";
+ * const { runtime, capabilities } = await runtimeFacts();
+ * console.log(runtime, capabilities.reusePort);
+ * ```
+ */
+export function runtimeFacts(): Promise<RuntimeFacts> {
+  return runtime().loadAdapter().then(({ runtime, version, capabilities }) => ({
+    runtime,
+    version,
+    capabilities,
+  }));
+}
