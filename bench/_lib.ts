@@ -1,29 +1,45 @@
-// Shared helpers of the benchmark harness (bench/run.ts): which runtime binaries to run, process
-// groups that are killed on every path out, JSON lines read from a child's stdout, statistics.
-// Runs under the pinned Node (the orchestrator); the per-runtime scripts do not import it.
+// Shared helpers of the benchmark harness (bench/run.ts, bench/_reload.ts): which runtime binaries
+// to run, children in their own process groups (scripts/_process.ts) that are killed on every path
+// out, JSON lines read from a child's stdout, and CPU time read from /proc. Runs under the pinned
+// Node (the orchestrator); the per-runtime scripts do not import it.
 
-import { type ChildProcess, spawn, type SpawnOptions } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import net from "node:net";
+import { type ChildProcess, execFileSync, type SpawnOptions } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { groupMembers, killGroup, spawnGroup, stopGroup } from "../scripts/_process.ts";
 
+export { freePort } from "../scripts/_ports.ts";
+
+/** This directory (bench/) and the repository root. */
 export const HERE: string = dirname(fileURLToPath(import.meta.url));
 export const ROOT: string = dirname(HERE);
 
 export type Runtime = "node" | "deno" | "bun";
 export const RUNTIMES: Runtime[] = ["node", "deno", "bun"];
 
-/** The pinned binary from node_modules/.bin, or the one on PATH. */
+/**
+ * The pinned binary from node_modules/.bin, or the one on PATH.
+ *
+ * @example
+ * ```ts
+ * binary("deno"); // "/…/node_modules/.bin/deno"
+ * ```
+ */
 export function binary(runtime: Runtime): string {
   const pinned = join(ROOT, "node_modules", ".bin", runtime);
   return existsSync(pinned) ? pinned : runtime;
 }
 
 /**
- * The command that runs a bench script under `runtime`. Deno gets `-A --unstable-net`, so that
- * our reuse-port policy and the independent reusePort servers both use Deno.serve.
+ * The command that runs a bench script under `runtime`. Deno gets `-A --unstable-net`: Deno.serve
+ * with `reusePort` needs the flag, for ours and for the bare servers alike.
+ *
+ * @example
+ * ```ts
+ * const [file, args] = command("deno", "_ipc.ts", ["{}"]);
+ * ```
  */
 export function command(runtime: Runtime, file: string, args: string[] = []): [string, string[]] {
   const path = join(HERE, file);
@@ -31,18 +47,22 @@ export function command(runtime: Runtime, file: string, args: string[] = []): [s
   return [binary(runtime), [path, ...args]];
 }
 
-// Every process group we started; killed on exit, whatever the path out.
+/**
+ * `sleep(ms)` as a promise.
+ *
+ * @example
+ * ```ts
+ * await sleep(100);
+ * ```
+ */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// Every process group we started and have not yet seen gone; SIGKILLed on every way out.
 const groups = new Set<number>();
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch { /* already gone */ }
-}
-
-/** Kills every group still registered (also called on exit and on SIGINT/SIGTERM). */
+/** SIGKILLs every group still registered (also called on exit and on SIGINT/SIGTERM/SIGHUP). */
 export function killAll(): void {
-  for (const pid of groups) killGroup(pid, "SIGKILL");
+  for (const pgid of groups) killGroup(pgid, "SIGKILL");
 }
 process.on("exit", killAll);
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
@@ -58,34 +78,27 @@ process.on("uncaughtException", (error) => {
 });
 
 /**
- * Whether processes of the group still run. Members that are only zombies (exited, waiting to be
- * reaped by PID 1) do not count: kill(-pgid, 0) alone would report them.
+ * Process groups registered and still alive (a clean run ends with none).
+ *
+ * @example
+ * ```ts
+ * if (liveGroups().length) console.error("leftovers");
+ * ```
  */
-export function groupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-  } catch {
-    return false;
-  }
-  if (!existsSync("/proc/self/stat")) return true;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may contain spaces.
-      const stat = readFileSync(`/proc/${entry}/stat`, "latin1");
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(pgrp) === pid && state !== "Z") return true;
-    } catch { /* exited meanwhile */ }
-  }
-  return false;
-}
-
-/** Process groups registered and not yet confirmed dead. */
 export function liveGroups(): number[] {
-  return [...groups].filter(groupAlive);
+  return [...groups].filter((pgid) => groupMembers(pgid).length > 0);
 }
 
-/** A child in its own process group, with its stdout read as JSON lines. */
+/**
+ * A child in its own process group, with its stdout read as JSON lines (other lines ignored).
+ *
+ * @example
+ * ```ts
+ * const proc = new Proc("node", ["bench/_ipc.ts", "{}"], "ipc");
+ * const result = await proc.next<{ sizes: unknown }>(60_000, "a result");
+ * await proc.stop();
+ * ```
+ */
 export class Proc {
   readonly child: ChildProcess;
   readonly what: string;
@@ -97,16 +110,15 @@ export class Proc {
 
   constructor(file: string, args: string[], what: string, options: SpawnOptions = {}) {
     this.what = what;
-    this.child = spawn(file, args, {
+    this.child = spawnGroup(file, args, {
       cwd: ROOT,
-      detached: true, // own process group, so the whole tree can be killed at once
       stdio: ["pipe", "pipe", "pipe"],
       ...options,
     });
     groups.add(this.child.pid!);
     this.child.stdin!.on("error", () => {});
     this.child.stderr!.on("data", (chunk: Buffer) => {
-      this.#stderr = (this.#stderr + chunk.toString()).slice(-4000);
+      this.#stderr = (this.#stderr + chunk.toString()).slice(-8000);
     });
     this.child.stdout!.on("data", (chunk: Buffer) => {
       this.#buffer += chunk.toString();
@@ -125,7 +137,8 @@ export class Proc {
       this.#exited = error.message;
       this.#wake();
     });
-    this.child.once("exit", (code, signal) => {
+    // "close", not "exit": the last stdout chunk may arrive after "exit".
+    this.child.once("close", (code, signal) => {
       this.#exited = `exited (${signal ?? code})`;
       this.#wake();
     });
@@ -153,6 +166,11 @@ export class Proc {
     return this.#lines.shift() as T;
   }
 
+  /** The last 8000 characters the child wrote to stderr. */
+  get stderr(): string {
+    return this.#stderr;
+  }
+
   #error(message: string): Error {
     const tail = this.#stderr.trim();
     return new Error(`${this.what}: ${message}${tail ? `\n${tail.slice(-1500)}` : ""}`);
@@ -163,43 +181,92 @@ export class Proc {
     if (this.child.stdin?.writable) this.child.stdin.write(`${line}\n`);
   }
 
-  /** SIGTERM to the group, then SIGKILL to whatever is left; waits until the group is gone. */
+  /** Sends `signal` to the child itself (not its group). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.child.exitCode === null) this.child.kill(signal);
+  }
+
+  /** SIGTERM to the group, SIGKILL to what is left after `graceMs`; waits until it is gone. */
   async stop(graceMs = 2000): Promise<void> {
-    const pid = this.child.pid!;
+    const pgid = this.child.pid!;
     this.child.stdin?.end();
-    killGroup(pid, "SIGTERM");
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, graceMs);
-        this.child.once("exit", () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    killGroup(pid, "SIGKILL");
-    for (let i = 0; i < 100 && groupAlive(pid); i++) await sleep(20);
-    if (groupAlive(pid)) console.error(`warning: process group ${pid} still alive after SIGKILL`);
-    else groups.delete(pid);
+    const survivors = await stopGroup(pgid, graceMs);
+    if (survivors.length) console.error(`warning: ${this.what}: still alive: ${survivors}`);
+    else groups.delete(pgid);
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+// Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux).
+let clkTck: number | undefined;
+function ticksPerSecond(): number {
+  if (clkTck === undefined) {
+    try {
+      clkTck = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    } catch {
+      clkTck = 100;
+    }
+  }
+  return clkTck;
 }
 
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+/**
+ * CPU seconds (user + system) that process `pid` has used so far, from /proc/<pid>/stat (NaN
+ * where there is no /proc or the process is gone). `stat` may be given when read elsewhere.
+ *
+ * @example
+ * ```ts
+ * const before = cpuSeconds(process.pid);
+ * ```
+ */
+export function cpuSeconds(pid: number, stat?: string): number {
+  try {
+    const text = stat ?? readFileSync(`/proc/${pid}/stat`, "latin1");
+    // Fields after "pid (comm) ": state is field 3, utime 14 and stime 15 (1-based).
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds of each live member of a process group at one moment. */
+export type TreeCpu = Map<number, number>;
+
+/**
+ * The CPU seconds of every live member of group `pgid` now.
+ *
+ * @example
+ * ```ts
+ * const before = treeCpu(server.child.pid!);
+ * ```
+ */
+export function treeCpu(pgid: number): TreeCpu {
+  return new Map(groupMembers(pgid).map((pid) => [pid, cpuSeconds(pid)]));
+}
+
+/**
+ * CPU used between two snapshots of a group, in % of one core over `seconds`: the root (the
+ * group leader) apart from the rest. Processes that came or went between them are left out.
+ *
+ * @example
+ * ```ts
+ * const { root, others } = cpuShare(before, treeCpu(pgid), pgid, 2);
+ * ```
+ */
+export function cpuShare(
+  before: TreeCpu,
+  after: TreeCpu,
+  pgid: number,
+  seconds: number,
+): { root: number; others: number } {
+  let root = NaN;
+  let others = 0;
+  for (const [pid, t1] of after) {
+    const t0 = before.get(pid);
+    if (t0 === undefined) continue;
+    const share = ((t1 - t0) / seconds) * 100;
+    if (pid === pgid) root = share;
+    else others += share;
+  }
+  return { root, others };
 }

@@ -1,18 +1,46 @@
-// What every bench server tree shares, under any runtime: the root process's control over stdin
-// (mark / cpu / exit when stdin closes, so a tree whose orchestrator died stops by itself) and
-// the stalled-worker load (worker 1 blocks its event loop 200 ms every second).
+// What every bench server tree shares, under any runtime: the hello-world answer (the same body
+// and `x-worker` header from every server, so wrk can tally who answered), the root's control over
+// stdin (commands, and exit when stdin closes, so a tree whose orchestrator died stops by itself)
+// and the stalled-worker load (worker 1 blocks its event loop 200 ms every second).
 
+import type { IncomingMessage, ServerResponse } from "node:http";
 import process from "node:process";
 
 export const PORT = Number(process.env.BENCH_PORT);
 export const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
+export const HOSTNAME = "127.0.0.1";
+export const BODY = "hello world\n";
 
 /**
- * Root process of a server tree: reads commands on stdin. `mark` starts a CPU window, `cpu`
- * prints {"cpu": % of one core used by this process since the mark}. EOF on stdin exits.
+ * The fetch handler every fetch-style server runs (ours, Deno.serve, Bun.serve): hello world,
+ * naming the worker in `x-worker`.
  */
-export function control(onExit: () => unknown = () => {}): void {
-  let mark = { usage: process.cpuUsage(), at: performance.now() };
+export function fetchHandler(worker: string | number): () => Response {
+  const init = { headers: { "x-worker": String(worker) } };
+  return () => new Response(BODY, init);
+}
+
+/** The same answer as a node:http request listener. */
+export function nodeHandler(
+  worker: string | number,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const id = String(worker);
+  return (_req, res) => {
+    res.setHeader("x-worker", id);
+    res.end(BODY);
+  };
+}
+
+/** Prints one JSON line for the orchestrator. */
+export function say(message: Record<string, unknown>): void {
+  console.log(JSON.stringify(message));
+}
+
+/**
+ * Root process of a server tree: calls `onLine` for each line on stdin; on EOF runs `onExit`
+ * (at most 1.5 s) and exits.
+ */
+export function control(onExit: () => unknown, onLine: (line: string) => void = () => {}): void {
   let buffer = "";
   process.stdin.setEncoding("utf8");
   process.stdin.on("data", (chunk: string) => {
@@ -21,24 +49,17 @@ export function control(onExit: () => unknown = () => {}): void {
     while ((nl = buffer.indexOf("\n")) >= 0) {
       const line = buffer.slice(0, nl).trim();
       buffer = buffer.slice(nl + 1);
-      if (line === "mark") mark = { usage: process.cpuUsage(), at: performance.now() };
-      if (line === "cpu") {
-        const used = process.cpuUsage(mark.usage);
-        const wallUs = (performance.now() - mark.at) * 1000;
-        console.log(JSON.stringify({ cpu: ((used.user + used.system) / wallUs) * 100 }));
-      }
+      if (line) onLine(line);
     }
   });
-  const leave = async () => {
+  process.stdin.on("end", async () => {
     const timer = setTimeout(() => process.exit(0), 1500);
     try {
       await onExit();
     } catch { /* exiting anyway */ }
     clearTimeout(timer);
     process.exit(0);
-  };
-  process.stdin.on("end", leave);
-  process.once("SIGTERM", leave);
+  });
 }
 
 /** In the worker numbered 1, when BENCH_STALL=1: blocks the event loop 200 ms every second. */

@@ -1,50 +1,64 @@
-// Server tree of bench/run.ts: our Cluster, BENCH_WORKERS workers (2) answering with their id.
-// BENCH_POLICY picks the policy, BENCH_PORT the port. BENCH_API=listen serves a node:http server
-// through `Cluster.worker.listen()` (the same server code as the node:cluster workers);
-// otherwise a fetch handler through `Cluster.worker.serve()` (node:http behind our fetch bridge,
-// or Deno.serve / Bun.serve for reuse-port). The primary prints {"ready":true} once all
-// workers listen, or {"skip":"<reason>"} if start() rejects the policy on this runtime.
+// Server tree of bench/run.ts and bench/_reload.ts: our Cluster answering hello world.
+// - BENCH_CONFIG=default: `new Cluster()` with no options at all (what a new user gets: one worker
+//   per CPU, every default), and `Cluster.worker.serve()` with only the address;
+// - otherwise `new Cluster({ workers: BENCH_WORKERS, policy: BENCH_POLICY })`, plus
+//   `strictReloads: true` with BENCH_STRICT=1; BENCH_API=listen serves a node:http server through
+//   `Cluster.worker.listen()` (the same server code as the node:cluster workers), else a fetch
+//   handler through `Cluster.worker.serve()`.
+// The primary prints {"ready":true,"workers":N} once start() resolved, or {"skip":"<reason>"} if
+// it rejected (a policy this runtime cannot serve). The line `reload` on stdin runs
+// `cluster.reload()` and prints {"reloaded": ms} or {"reloadFailed": message}.
 
 import http from "node:http";
 import process from "node:process";
-import { Cluster, type Policy } from "../mod.ts";
-import { control, maybeStall, PORT, WORKERS } from "./_server_common.ts";
+import { Cluster, type ClusterOptions, type Policy } from "../mod.ts";
+import {
+  control,
+  fetchHandler,
+  HOSTNAME,
+  maybeStall,
+  nodeHandler,
+  PORT,
+  say,
+  WORKERS,
+} from "./_server_common.ts";
 
 if (Cluster.isPrimary) {
-  const cluster = new Cluster({
+  const env = process.env;
+  // Built as a plain record: `strictReloads` is typed only once src/ has it (run.ts checks).
+  const options: Record<string, unknown> = env.BENCH_CONFIG === "default" ? {} : {
     workers: WORKERS,
-    policy: (process.env.BENCH_POLICY ?? "round-robin") as Policy,
-    shutdownTimeout: 1000,
-    // For experiments only (bench/run.ts never sets it): round-robin handoffs in flight.
-    ...(process.env.BENCH_MAX_IN_FLIGHT
-      ? { maxInFlight: Number(process.env.BENCH_MAX_IN_FLIGHT) }
-      : {}),
-    // The bench tree is killed as a group: no respawn, no signal handling of its own.
-    respawn: false,
-    signals: false,
-  });
-  let listening = 0;
-  cluster.on("listening", () => {
-    if (++listening === WORKERS) console.log(JSON.stringify({ ready: true }));
-  });
+    ...(env.BENCH_POLICY ? { policy: env.BENCH_POLICY as Policy } : {}),
+    ...(env.BENCH_STRICT === "1" ? { strictReloads: true } : {}),
+  };
+  const cluster = new Cluster(options as ClusterOptions);
   cluster.on("error", (error) => console.error(`bench server: ${error.message}`));
-  control(() => cluster.shutdown());
+  control(() => cluster.shutdown(), async (line) => {
+    if (line !== "reload") return;
+    const t0 = performance.now();
+    try {
+      await cluster.reload();
+      say({ reloaded: performance.now() - t0 });
+    } catch (error) {
+      say({ reloadFailed: (error as Error).message });
+    }
+  });
   try {
     await cluster.start();
+    say({ ready: true, workers: cluster.workers.size });
   } catch (error) {
     const e = error as { code?: string; message?: string };
-    console.log(JSON.stringify({ skip: `${e.code ?? "error"}: ${e.message}` }));
+    say({ skip: `${e.code ?? "error"}: ${e.message}` });
     await cluster.shutdown().catch(() => {});
     process.exit(0);
   }
 } else {
   const id = Cluster.worker.id;
-  const body = String(id);
-  const where = { port: PORT, hostname: "127.0.0.1" };
+  const where = { port: PORT, hostname: HOSTNAME };
   if (process.env.BENCH_API === "listen") {
-    await Cluster.worker.listen(http.createServer((_req, res) => res.end(body)), where);
+    await Cluster.worker.listen(http.createServer(nodeHandler(id)), where);
   } else {
-    await Cluster.worker.serve(where, () => new Response(body));
+    await Cluster.worker.serve(where, fetchHandler(id));
   }
   maybeStall(id);
 }

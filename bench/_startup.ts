@@ -1,7 +1,8 @@
 // Startup benchmark of bench/run.ts, run under the runtime it measures, one fresh process per
 // sample: <runtime> bench/_startup.ts <ours|node-cluster|bare> <N>
-// - ours: ms from `new Cluster({workers: N})` (adapter load included) and `start()` until all N
-//   workers emitted "listening" (bench/_startup_worker_ours.ts serves round-robin on port 0);
+// - ours: ms from importing the package (adapter load included), `new Cluster({workers: N})` and
+//   `start()` until all N workers emitted "listening" (bench/_startup_worker_ours.ts serves
+//   round-robin on port 0); with BENCH_NPM=1 primary and workers load the npm build (npm/esm/);
 // - node-cluster: ms from the first `cluster.fork()` of a bare fork loop until N "listening"
 //   (bench/_startup_worker_node.ts: node:http listen(0) in a node:cluster worker);
 // - bare: ms from spawning one runtime process running bench/_startup_worker_bare.ts (node:http
@@ -20,7 +21,8 @@ let ms: number;
 
 if (variant === "ours") {
   const t0 = performance.now();
-  const { Cluster } = await import("../mod.ts");
+  const mod = process.env.BENCH_NPM === "1" ? "../npm/esm/mod.js" : "../mod.ts";
+  const { Cluster } = await import(mod) as typeof import("../mod.ts");
   const c = new Cluster({
     workers: count,
     exec: here("./_startup_worker_ours.ts"),
