@@ -12,8 +12,11 @@ export interface WorkerSide {
   isDead(): boolean;
 }
 
-/** The process a worker stands for: at least what user code calls on `worker.process`. */
-export interface WorkerProcessLike {
+/**
+ * The process a worker stands for: at least what user code calls on `worker.process`, and its
+ * events (`exit`, `disconnect`, `message`, `error`).
+ */
+export interface WorkerProcessLike extends EventEmitter {
   /** The OS process id. */
   readonly pid: number | undefined;
   /** Whether the IPC channel is open. */

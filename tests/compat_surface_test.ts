@@ -124,12 +124,26 @@ test("compat: kill() and a crash give exit with exitedAfterDisconnect false", as
     app.command({ cmd: "fork" });
     app.command({ cmd: "fork" });
     await app.waitFor((e) => e.ev === "listening", 2);
+    app.command({ cmd: "kill-checks", id: 1 });
+    assert.deepEqual(await next(app, (e) => e.ev === "kill-checks"), {
+      ev: "kill-checks",
+      alive: true,
+      unknown: "ERR_UNKNOWN_SIGNAL",
+      killed: false,
+    });
     app.command({ cmd: "kill", id: 1, signal: "SIGKILL" });
     const killed = await next(app, (e) => e.ev === "exit" && e.id === 1);
     assert.equal(killed.signal, "SIGKILL");
     assert.equal(killed.code, null);
     assert.equal(killed.after, false);
     assert.equal(killed.inWorkers, false, "removed before the exit event");
+    // As in Node: the listeners user code adds to worker.process run after the cluster's.
+    const processExit = await next(app, (e) => e.ev === "process-exit" && e.id === 1);
+    assert.deepEqual({ code: processExit.code, signal: processExit.signal }, {
+      code: null,
+      signal: "SIGKILL",
+    });
+    assert.ok(app.events.indexOf(killed) < app.events.indexOf(processExit));
     app.command({ cmd: "send", id: 2, msg: { op: "exit", code: 3 } });
     const crashed = await next(app, (e) => e.ev === "exit" && e.id === 2);
     assert.equal(crashed.code, 3);
@@ -155,6 +169,29 @@ test("compat: a worker's own disconnect() and destroy() give exitedAfterDisconne
       assert.equal(exit.after, true, `worker ${exit.id}`);
       assert.equal(exit.code, 0, `worker ${exit.id}`);
     }
+  });
+});
+
+test("compat: sends made at once after fork() arrive in order; a listen socket only where it can be shared", async () => {
+  await withFixture("compat_early_send.ts", {}, async (app) => {
+    const sent = await app.waitFor((e) => e.ev === "sent", 3);
+    const errors = Object.fromEntries(sent.map((e) => [e.n, e.error]));
+    const count = runtime === "deno" ? 2 : 3;
+    const got = (await app.waitFor((e) => e.ev === "message", count)).map((e) => msg(e));
+    if (runtime === "deno") {
+      // Deno would move the server out of the primary: refused, with the adapter's reason.
+      assert.deepEqual(errors, { 1: null, 2: "UNSUPPORTED", 3: null });
+      assert.deepEqual(got, [{ got: 1, handle: false }, { got: 3, handle: false }]);
+    } else {
+      assert.deepEqual(errors, { 1: null, 2: null, 3: null });
+      assert.deepEqual(got, [
+        { got: 1, handle: false },
+        { got: 2, handle: true },
+        { got: 3, handle: false },
+      ]);
+    }
+    const kept = await next(app, (e) => e.ev === "kept");
+    assert.equal(kept.listening, true, "the primary still has its server");
   });
 });
 
