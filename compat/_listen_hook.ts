@@ -1,7 +1,8 @@
 // Ports listenInCluster() of lib/net.js and _getServer() of lib/internal/cluster/child.js: in a
 // worker, `server.listen(port, host, backlog, cb)` on a node:net or node:http server asks the
-// primary through `Cluster.worker.listen()` instead of binding. `exclusive: true`, pipes and
-// handles bind alone, as in Node. Installed only in workers, when the compat module is loaded.
+// primary through `Cluster.worker.listen()` instead of binding. `exclusive: true` and handles
+// bind alone, as in Node. Deviation: pipes bind alone too (Node shares them through the primary;
+// the core shares TCP addresses only). Installed only in workers, when compat is loaded.
 
 import http from "node:http";
 import net from "node:net";
@@ -103,7 +104,8 @@ function parse(args: unknown[]): Request | undefined {
       fd?: unknown;
       _handle?: unknown;
     };
-    // Exclusive binds, pipes, handles, fds and invalid options go to Node's own listen().
+    // Exclusive binds, handles, fds and invalid options go to the runtime's own listen(), as
+    // in Node; pipes too (see the header).
     if (o.exclusive || o.path !== undefined || o.fd !== undefined || o._handle !== undefined) {
       return undefined;
     }
