@@ -18,7 +18,9 @@
 // First: the package entry installs the runtime (role and adapter loader) that runtime() reads.
 import "./mod.ts";
 import { runtime } from "./src/_runtime.ts";
-import type { Capabilities } from "./src/types.ts";
+import type { Capabilities } from "./mod.ts";
+
+export type { Capabilities, Serialization } from "./mod.ts";
 
 /**
  * Marks the listener the adapter adds to `process` for a worker's IPC channel, so that compat,
