@@ -1,42 +1,14 @@
-// The worker side's servers: a user's node:net/node:http server fed from a listen socket or with
-// handed-over connections (and closed gracefully), and a runtime's native server (Deno.serve,
-// Bun.serve) behind the same `WorkerServer` shape.
+// The worker side's node:net/node:http servers: a user's server (or the fetch bridge's) fed from
+// a listen socket or with handed-over connections, and closed gracefully.
 
 import { readFileSync } from "node:fs";
 import type http from "node:http";
 import net from "node:net";
-import type { FetchHandler, ServeSource, WorkerServer } from "../src/types.ts";
+import type { ServeSource, WorkerServer } from "../src/types.ts";
 import { addressOf } from "./_address.ts";
 
-/**
- * Runs a runtime's own server (Deno.serve, Bun.serve) as a WorkerServer: `start` binds it with
- * a request-counting handler and returns its address and how to stop it gracefully.
- */
-export function nativeServer(
-  handler: FetchHandler,
-  start: (handler: FetchHandler) => { hostname: string; port: number; stop(): Promise<void> },
-): Promise<WorkerServer> {
-  let requests = 0;
-  try {
-    const { hostname, port, stop } = start((request) => {
-      requests++;
-      return handler(request);
-    });
-    return Promise.resolve({
-      address: { hostname, port, family: hostname.includes(":") ? "IPv6" : "IPv4" },
-      listenHandle: undefined,
-      get requests() {
-        return requests;
-      },
-      accept: () => false,
-      close: stop,
-    });
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
-
-const IDLE_GRACE_MS = 1000;
+/** How long a closing server leaves idle keep-alive connections open (clients may be writing). */
+export const IDLE_GRACE_MS = 1000;
 
 /** Binds a plain listen socket with SO_REUSEPORT. */
 function listenReusePort(
@@ -74,7 +46,7 @@ export function kernelMigratesQueuedConnections(): boolean {
 /** Connects a user's server to a source and tracks its connections for a graceful close. */
 export async function attachServer(server: net.Server, source: ServeSource): Promise<WorkerServer> {
   const sockets = new Set<net.Socket>();
-  let closing = false;
+  let closing = false, closed = false;
   let requests = 0;
   const isHttp = typeof (server as http.Server).closeIdleConnections === "function";
   const track = (socket: net.Socket) => {
@@ -91,9 +63,13 @@ export async function attachServer(server: net.Server, source: ServeSource): Pro
   };
   // The server serves connections it never accepted itself; it reports `listening` while it
   // does. Deno's node:http needs that: it destroys a keep-alive socket after each response when
-  // its server is not listening (denoland/deno#35609), which reset every second request.
+  // its server is not listening (denoland/deno#35609), which reset every second request. So it
+  // stays "listening" until its last connection ended: a response to a request that was in
+  // flight when closing began still says keep-alive, and the client reuses that connection
+  // (its next response says `Connection: close`); had Deno destroyed it, that next request
+  // would fail (issue #13, item 5).
   try {
-    Object.defineProperty(server, "listening", { get: () => !closing, configurable: true });
+    Object.defineProperty(server, "listening", { get: () => !closed, configurable: true });
   } catch {
     // A layer above defined it already (compat.ts): theirs stands.
   }
@@ -116,6 +92,9 @@ export async function attachServer(server: net.Server, source: ServeSource): Pro
   return {
     address,
     listenHandle,
+    engine: isHttp ? "node:http" : "node:net",
+    engineReason: undefined,
+    resetsOnClose: false,
     get requests() {
       return requests;
     },
@@ -134,6 +113,7 @@ export async function attachServer(server: net.Server, source: ServeSource): Pro
         if (Date.now() >= graceEnds) http1.closeIdleConnections?.();
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
+      closed = true;
     },
   };
 }

@@ -1,8 +1,8 @@
 /**
  * The Deno adapter: Node's `child_process` with an IPC channel (the only Deno API that carries
  * sockets between processes), spawning `deno run` with the primary's own permissions —
- * Deno's `fork()` would grant the child `--allow-all` — and `Deno.serve` with `reusePort`
- * where the kernel spreads connections.
+ * Deno's `fork()` would grant the child `--allow-all` — and `Deno.serve` with `reusePort` for
+ * `serve()` on "reuse-port" (unless `strictReloads`; it needs `--unstable-net`).
  *
  * @module
  */
@@ -10,7 +10,7 @@
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { Adapter, FetchHandler, ServeSource, WorkerServer } from "../src/types.ts";
-import { kernelMigratesQueuedConnections, nativeServer } from "./_http_server.ts";
+import { explained, nativeServer, whyNotNative } from "./_native_server.ts";
 import { NodeApiAdapter } from "./_node_api.ts";
 
 /** The slice of Deno's API we use (inline, so published types need no Deno types). */
@@ -64,28 +64,29 @@ class DenoAdapter extends NodeApiAdapter {
     this.#deno = deno;
   }
 
-  // Deno.serve is Deno's fastest server; with reusePort it needs --unstable-net. Without the
-  // flag, node:http with reusePort (stable in Deno's node:net) serves the same policy.
-  override serve(source: ServeSource, handler: FetchHandler): Promise<WorkerServer> {
-    // Deno.serve's socket cannot be handed to a reload's replacement: use it only where the
-    // kernel migrates the queued connections of a closing listener (see the README).
-    if (
-      source.kind !== "reuse-port" || !unstableNet(this.#deno) ||
-      !kernelMigratesQueuedConnections()
-    ) {
-      return super.serve(source, handler);
+  // Deno.serve is Deno's fastest server (×2–3 of node:http fed through the fetch bridge). It
+  // binds its own socket, so it serves "reuse-port" only, and shares a port only under
+  // --unstable-net: without the flag Deno exits the process at Deno.serve({ reusePort }).
+  override async serve(source: ServeSource, handler: FetchHandler): Promise<WorkerServer> {
+    if (source.kind === "reuse-port" && !source.lendable && unstableNet(this.#deno)) {
+      return nativeServer("Deno.serve", handler, (fetch) => {
+        const server = this.#deno.serve({
+          port: source.port,
+          hostname: source.hostname,
+          reusePort: true,
+          onListen: () => {},
+        }, fetch);
+        return { ...server.addr, stop: () => server.shutdown() };
+      });
     }
-    return nativeServer(handler, (fetch) => {
-      const server = this.#deno.serve({
-        port: source.port,
-        hostname: source.hostname,
-        reusePort: true,
-        onListen: () => {},
-      }, fetch);
-      return { ...server.addr, stop: () => server.shutdown() };
-    });
+    const reason = whyNotNative("Deno.serve", source, "denoland/deno#6529") ?? NO_UNSTABLE_NET;
+    return explained(await super.serve(source, handler), reason);
   }
 }
+
+const NO_UNSTABLE_NET = "Deno.serve shares a port (reusePort) only under --unstable-net: " +
+  "node:http serves instead; start the primary with --unstable-net (its workers inherit it) " +
+  "to serve with Deno.serve";
 
 function unstableNet(deno: DenoGlobal): boolean {
   // Deno.listenDatagram exists only under --unstable-net.

@@ -18,6 +18,7 @@ import type {
   ParentChannel,
   Policy,
   ServeSource,
+  ServerEngine,
   WorkerServer,
 } from "./types.ts";
 import { POLICIES } from "./types.ts";
@@ -34,8 +35,18 @@ export interface ServeOptions {
   backlog?: number;
 }
 
-/** The address a server is bound to, and how to close it. */
+/** The address a server is bound to, which server runs it, and how to close it. */
 export interface BoundServer extends Address {
+  /**
+   * The server that runs the handler: the runtime's own (`"Deno.serve"`, `"Bun.serve"`) or
+   * `"node:http"` (`"node:net"` for a plain TCP server given to `listen()`).
+   */
+  engine: ServerEngine;
+  /**
+   * Why `serve()` does not run on Deno.serve or Bun.serve there (a missing flag, a policy or
+   * `strictReloads` that needs a socket those cannot lend or adopt); `undefined` otherwise.
+   */
+  engineReason: string | undefined;
   /** Stops serving this address in this worker (in-flight requests finish). */
   close(): Promise<void>;
 }
@@ -135,7 +146,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     if (typeof handler !== "function") {
       throw new TypeError(`Cannot serve: handler must be a function, got ${typeof handler}`);
     }
-    return this.#bind(options, (adapter, source) => adapter.serve(source, handler));
+    return this.#bind(options, "serve", (adapter, source) => adapter.serve(source, handler));
   }
 
   /**
@@ -146,7 +157,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     if (typeof server !== "object" || server === null) {
       throw new TypeError("Cannot listen: pass a node:net or node:http server");
     }
-    return this.#bind(options, (adapter, source) => adapter.attach(server, source));
+    return this.#bind(options, "listen", (adapter, source) => adapter.attach(server, source));
   }
 
   /**
@@ -169,6 +180,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
 
   async #bind(
     options: ServeOptions,
+    api: "serve" | "listen",
     start: (adapter: Adapter, source: ServeSource) => Promise<WorkerServer>,
   ): Promise<BoundServer> {
     validateServeOptions(options);
@@ -187,6 +199,9 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       policy: options.policy ?? null,
       backlog: options.backlog ?? null,
       index,
+      // The primary's default policy depends on it: "reuse-port" for serve() where the runtime
+      // has it (each worker runs the runtime's fastest server), "round-robin" for listen().
+      api,
     })).catch((error) => {
       // The primary is gone: this worker exits in a moment (no orphans). Settling would only
       // turn a quiet exit into an unhandled rejection in the caller's startup code.
@@ -221,9 +236,12 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       port: result.port,
       family: result.hostname?.includes(":") ? "IPv6" : "IPv4",
     };
-    await channel.sendInternal({ cmd: "listening", key, address });
+    const { engine, engineReason, resetsOnClose } = server;
+    await channel.sendInternal({ cmd: "listening", key, address, resetsOnClose });
     return {
       ...address,
+      engine,
+      engineReason,
       close: async () => {
         if (this.#servers.get(key) !== server) return;
         this.#servers.delete(key);
@@ -372,6 +390,7 @@ function sourceOf(
         hostname: result.hostname ?? undefined,
         port: result.port,
         backlog: o.backlog,
+        lendable: result.strict === true,
       };
   }
 }

@@ -169,8 +169,22 @@ export type ServeSource =
   | { kind: "connections" }
   /** A listen handle received from the primary: the worker accepts on it. */
   | { kind: "handle"; handle: unknown }
-  /** The worker binds its own SO_REUSEPORT socket. */
-  | { kind: "reuse-port"; hostname: string | undefined; port: number; backlog: number | undefined };
+  /**
+   * The worker binds its own SO_REUSEPORT socket. With `lendable` (the cluster's
+   * `strictReloads`) the adapter MUST bind one it can lend to a reload's replacement, so that
+   * no listener closes with connections queued on it; otherwise it MAY serve with the
+   * runtime's own server.
+   */
+  | {
+    kind: "reuse-port";
+    hostname: string | undefined;
+    port: number;
+    backlog: number | undefined;
+    lendable: boolean;
+  };
+
+/** The HTTP (or TCP) server implementation that runs a worker's handler. */
+export type ServerEngine = "Deno.serve" | "Bun.serve" | "node:http" | "node:net";
 
 /** A server running in a worker. */
 export interface WorkerServer {
@@ -178,6 +192,18 @@ export interface WorkerServer {
   readonly address: Address | undefined;
   /** The listen socket the worker holds ("handle" source), which it can lend. */
   readonly listenHandle: unknown;
+  /** Which server runs the handler. */
+  readonly engine: ServerEngine;
+  /**
+   * Why a `serve()` does not run on the runtime's own server (Deno.serve, Bun.serve), on a
+   * runtime that has one; `undefined` when it does, and for `listen()`.
+   */
+  readonly engineReason: string | undefined;
+  /**
+   * Closing this server resets the connections queued on its listener: it cannot be lent to a
+   * replacement and the kernel does not migrate them (`net.ipv4.tcp_migrate_req=0`).
+   */
+  readonly resetsOnClose: boolean;
   /** Requests (HTTP) or connections (plain TCP) served so far. */
   readonly requests: number;
   /** Feeds one handed-over connection ("connections" source). Returns false if closed. */

@@ -1,0 +1,137 @@
+// A runtime's own HTTP server (Deno.serve, Bun.serve) behind the `WorkerServer` shape, closed so
+// that a reload loses as little as the kernel allows: such a server binds its own socket and can
+// neither adopt nor lend one (denoland/deno#6529, oven-sh/bun#36491).
+
+import type { FetchHandler, ServerEngine, ServeSource, WorkerServer } from "../src/types.ts";
+import { IDLE_GRACE_MS, kernelMigratesQueuedConnections } from "./_http_server.ts";
+import { listenQueueReader } from "./_listen_queue.ts";
+
+/** A runtime's own server as {@linkcode nativeServer} drives it. */
+export interface NativeListener {
+  /** The bound address. */
+  hostname: string;
+  port: number;
+  /**
+   * Closes the listener (at once, where the runtime allows) and lets in-flight requests
+   * finish; resolves once the server stopped.
+   */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a runtime's own server (Deno.serve, Bun.serve) as a WorkerServer: `start` binds it with
+ * our handler and returns its address and how to stop it.
+ *
+ * Its listener cannot be lent to a replacement, so closing it loses the connections queued on
+ * it unless the kernel migrates them (`net.ipv4.tcp_migrate_req=1`). `close()` therefore
+ * first answers keep-alive clients with `Connection: close` for IDLE_GRACE_MS (stopping at once
+ * would close their idle connections under the requests they are writing), and then, where
+ * the kernel resets queued connections, stops the listener right after /proc showed its accept
+ * queue empty, which narrows the loss to what arrives within that one turn of the event loop.
+ */
+export function nativeServer(
+  engine: ServerEngine,
+  handler: FetchHandler,
+  start: (handler: FetchHandler) => NativeListener,
+): Promise<WorkerServer> {
+  let requests = 0;
+  let closing: Promise<void> | undefined;
+  let listener: NativeListener;
+  try {
+    listener = start((request) => {
+      requests++;
+      return closing ? closeAfter(handler(request)) : handler(request);
+    });
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const { hostname, port } = listener;
+  const resetsOnClose = !kernelMigratesQueuedConnections();
+  // Found now, while it is certain which socket is ours; costs one read per check later.
+  const readQueue = resetsOnClose ? listenQueueReader(port) : undefined;
+  const shutDown = async () => {
+    await sleep(IDLE_GRACE_MS);
+    await (readQueue ? stopWhenEmpty(listener, readQueue) : listener.stop());
+  };
+  return Promise.resolve({
+    address: { hostname, port, family: hostname.includes(":") ? "IPv6" : "IPv4" },
+    listenHandle: undefined,
+    engine,
+    engineReason: undefined,
+    resetsOnClose,
+    get requests() {
+      return requests;
+    },
+    accept: () => false,
+    close: () => (closing ??= shutDown()),
+  });
+}
+
+/** How long a closing native server waits for an empty accept queue before it stops anyway. */
+const QUEUE_WAIT_MS = 1000;
+
+/** Stops `listener` in the same turn in which its accept queue read empty. */
+function stopWhenEmpty(
+  listener: NativeListener,
+  readQueue: () => number | undefined,
+): Promise<void> {
+  const deadline = Date.now() + QUEUE_WAIT_MS;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      if ((readQueue() ?? 0) === 0 || Date.now() >= deadline) {
+        listener.stop().then(resolve, reject);
+      } else setTimeout(attempt, 1);
+    };
+    attempt();
+  });
+}
+
+/** The handler's response, marked so that the client does not reuse the connection. */
+async function closeAfter(pending: Response | Promise<Response>): Promise<Response> {
+  const response = await pending;
+  // 101 (an upgrade) keeps its connection by definition.
+  if (!(response instanceof Response) || response.status === 101) return response;
+  try {
+    response.headers.set("connection", "close");
+    return response;
+  } catch {
+    // Immutable headers (Response.redirect(), a fetch() response): copy them.
+    const headers = new Headers(response.headers);
+    headers.set("connection", "close");
+    const { status, statusText } = response;
+    return new Response(response.body, { status, statusText, headers });
+  }
+}
+
+/**
+ * Why a `serve()` on `source` cannot run on the runtime's own server `engine` (which binds its
+ * own socket with reusePort and can neither adopt nor lend one), or `undefined` if it can.
+ * `issue` is the upstream request for adopting a socket.
+ */
+export function whyNotNative(
+  engine: ServerEngine,
+  source: ServeSource,
+  issue: string,
+): string | undefined {
+  switch (source.kind) {
+    case "connections":
+      return `${engine} cannot take connections handed over by the primary ` +
+        `(policy "round-robin"); use policy "reuse-port" to serve with ${engine}`;
+    case "handle":
+      return `${engine} cannot serve a listen socket it did not bind (${issue})`;
+    case "reuse-port":
+      return source.lendable
+        ? `strictReloads: a reload hands this listener to the replacement, and a ${engine} ` +
+          `listener cannot be handed over (${issue})`
+        : undefined;
+  }
+}
+
+/** `server` (not the runtime's own), saying why. */
+export function explained(server: WorkerServer, reason: string | undefined): WorkerServer {
+  return Object.assign(server, { engineReason: reason });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
