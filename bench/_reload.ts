@@ -2,14 +2,15 @@
 // net.ipv4.tcp_migrate_req was set for the run (or in the host's namespace, with its value):
 //   node bench/_reload.ts '{"runtimes":[…],"modes":[…],"rounds":N,"reloads":N,
 //                           "connections":N,"warmupMs":N,"settleMs":N}'
-// For each runtime and serve mode, on a fresh tree of our Cluster: wrk keep-alive and wrk churn
-// (`Connection: close`) run at once while the primary performs `reloads` rolling reloads one
-// after the other (`cluster.reload()`: each slot gets a new worker, then the old one stops); the
-// failed requests are wrk's error counters of both runs. Prints {"log": …} lines while it runs
-// and one {"results": …} line at the end.
+// For each runtime and serve mode, on a fresh tree of our Cluster: wrk keep-alive and
+// bench/_churn.ts (a new connection per request) run at once while the primary performs
+// `reloads` rolling reloads one after the other (`cluster.reload()`: each slot gets a new worker,
+// then the old one stops); the failed requests are wrk's errors plus the churn client's failed
+// connections. Prints {"log": …} lines while it runs and one {"results": …} line at the end.
 
 import process from "node:process";
-import { type Runtime, sleep } from "./_lib.ts";
+import { join } from "node:path";
+import { binary, HERE, Proc, type Runtime, sleep } from "./_lib.ts";
 import type { ReloadSample } from "./_results.ts";
 import { startTree, type Tree } from "./_tree.ts";
 import { RELOAD_MODES, type Variant } from "./_variants.ts";
@@ -39,12 +40,14 @@ async function once(runtime: Runtime, mode: string, o: Options): Promise<ReloadS
   const { label, env } = RELOAD_MODES[mode];
   const variant: Variant = { id: mode, label, ours: true, server: "_server_ours.ts", env };
   let tree: Tree | undefined;
-  const loads: Wrk[] = [];
+  let keepalive: Wrk | undefined;
+  let churn: Proc | undefined;
   try {
     tree = await startTree(runtime, variant);
     if (tree.skip) return tree.skip;
     const load = { port: tree.port, connections: o.connections };
-    loads.push(new Wrk(load), new Wrk({ ...load, close: true }));
+    keepalive = new Wrk(load);
+    churn = new Proc(binary("node"), [join(HERE, "_churn.ts"), JSON.stringify(load)], "churn");
     await sleep(o.warmupMs);
     const reloadMs: number[] = [];
     for (let i = 0; i < o.reloads; i++) {
@@ -57,18 +60,23 @@ async function once(runtime: Runtime, mode: string, o: Options): Promise<ReloadS
       reloadMs.push(done.reloaded!);
       await sleep(o.settleMs);
     }
-    for (const wrk of loads) wrk.stop();
-    const [keepalive, churn] = await Promise.all(loads.map((wrk) => wrk.result()));
+    keepalive.stop();
+    churn.write("stop");
+    const [k, c] = await Promise.all([
+      keepalive.result(),
+      churn.next<ReloadSample["churn"]>(30_000, "the churn result"),
+    ]);
     return {
       reloads: o.reloads,
-      failed: failed(keepalive.errors) + failed(churn.errors),
-      keepalive: { requests: keepalive.requests, errors: keepalive.errors },
-      churn: { requests: churn.requests, errors: churn.errors },
+      failed: failed(k.errors) + c.failed,
+      keepalive: { requests: k.requests, errors: k.errors, clientCpu: k.clientCpu },
+      churn: c,
       reloadMs,
       notices: notices(tree.proc.stderr),
     };
   } finally {
-    await Promise.all(loads.map((wrk) => wrk.close()));
+    await keepalive?.close();
+    await churn?.stop(500);
     await tree?.proc.stop();
   }
 }

@@ -31,6 +31,7 @@ function header(results: Results): string[] {
     [...Object.values(r.keepalive), ...Object.values(r.churn)].flat().map((s) => s.clientCpu)
   );
   const openLoop = rts.flatMap((r) => Object.values(r.stall).flat());
+  const reloads = rts.flatMap((r) => Object.values(r.reload).flat());
   const busy = meta.loadBefore >= 0.5 || meta.loadAfter >= 0.5;
   return [
     "# Benchmark results",
@@ -69,7 +70,13 @@ function header(results: Results): string[] {
         "`bench/_open_loop.ts` (pinned Node, open loop)",
         cpuRange(openLoop.map((s) => s.clientCpu)),
       ],
-      ["reloads under load", `two ${meta.wrk} at once`, "not measured"],
+      [
+        "reloads under load",
+        `${meta.wrk} (keep-alive) + \`bench/_churn.ts\` (pinned Node, churn)`,
+        `${cpuRange(reloads.map((s) => s.keepalive.clientCpu))} + ${
+          cpuRange(reloads.map((s) => s.churn.clientCpu))
+        }`,
+      ],
       ["IPC, startup", "none: the runtime's own script times itself", "–"],
     ], ["---", "---", "---:"]),
     "",

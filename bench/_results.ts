@@ -58,8 +58,15 @@ export interface ReloadSample {
   reloads: number;
   /** Failed requests of both loads together. */
   failed: number;
-  keepalive: { requests: number; errors: Errors };
-  churn: { requests: number; errors: Errors };
+  /** wrk keep-alive. */
+  keepalive: { requests: number; errors: Errors; clientCpu: number };
+  /** bench/_churn.ts: one connection per request, each outcome known. */
+  churn: {
+    requests: number;
+    failed: number;
+    errorKinds: Record<string, number>;
+    clientCpu: number;
+  };
   /** How long each `reload()` took, ms. */
   reloadMs: number[];
   /** Messages the primary or a worker printed to stderr during the run (warnings). */

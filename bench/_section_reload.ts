@@ -23,6 +23,7 @@ export function reloadSection(results: Results): string[] {
   if (!keys.length && !failedAll) return [];
   const values = [...new Set(keys.map((k) => k.split("|")[1]))].sort();
   const notices = new Set<string>();
+  const kinds: string[] = [];
   const rows: string[][] = [];
   for (const [mode, { label }] of Object.entries(RELOAD_MODES)) {
     for (const rt of rts) {
@@ -33,6 +34,24 @@ export function reloadSection(results: Results): string[] {
         if (!samples?.length) return reason ? cell(reason) : "–";
         for (const s of samples) s.notices.forEach((n) => notices.add(`${rt}, ${label}: ${n}`));
         const perReload = samples.map((s) => s.failed / s.reloads);
+        const how = new Map<string, number>();
+        for (const s of samples) {
+          for (const [k, n] of Object.entries(s.keepalive.errors)) {
+            if (k !== "unannouncedCloses" && n) {
+              how.set(`keep-alive ${k}`, (how.get(`keep-alive ${k}`) ?? 0) + n);
+            }
+          }
+          for (const [k, n] of Object.entries(s.churn.errorKinds)) {
+            how.set(`churn ${k}`, (how.get(`churn ${k}`) ?? 0) + n);
+          }
+        }
+        if (how.size) {
+          kinds.push(
+            `${rt}, ${label}, tcp_migrate_req=${value}: ${
+              [...how].map(([k, n]) => `${k} ×${n}`).join(", ")
+            }`,
+          );
+        }
         const total = samples.reduce((n, s) => n + s.failed, 0);
         const requests = samples.reduce((n, s) => n + s.keepalive.requests + s.churn.requests, 0);
         const reloads = samples.reduce((n, s) => n + s.reloads, 0);
@@ -59,6 +78,7 @@ export function reloadSection(results: Results): string[] {
       ["---", "---", ...values.map(() => "---:")],
     ),
     "",
+    ...(kinds.length ? ["How they failed:", "", ...kinds.map((k) => `- ${cell(k)}`), ""] : []),
     ...(notices.size
       ? ["What the trees printed about it:", "", ...[...notices].map((n) => `- ${cell(n)}`), ""]
       : []),

@@ -53,7 +53,7 @@ const S = quick
       fallbackRate: 1000,
     },
     ipc: { rounds: ROUNDS, pingMs: 250, pipeMs: 400 },
-    reload: { rounds: ROUNDS, reloads: 1, connections: 16, warmupMs: 500, settleMs: 500 },
+    reload: { rounds: ROUNDS, reloads: 1, connections: 16, warmupMs: 300, settleMs: 300 },
   }
   : {
     traffic: { rounds: ROUNDS, warmupS: 2, measureS: 5, connections: 64 },
@@ -102,7 +102,7 @@ if (benches.includes("startup") && runtimes.includes("node")) {
     log("bench: npm/ is absent; building it (node build_npm.ts --no-smoke)");
     execFileSync(binary("node"), [join(ROOT, "build_npm.ts"), "--no-smoke"], {
       cwd: ROOT,
-      stdio: "inherit",
+      stdio: ["ignore", 2, 2], // stdout stays the JSON of --no-write
     });
   } else if (state === "stale") {
     caveats.push(
