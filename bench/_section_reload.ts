@@ -65,7 +65,7 @@ export function reloadSection(results: Results): string[] {
   return [
     "## Reloads under load: failed requests per rolling reload",
     "",
-    `wrk keep-alive and wrk churn (\`Connection: close\`), ${
+    `wrk keep-alive and \`bench/_churn.ts\` (a new connection per request), ${
       s["reload.connections"]
     } connections ` +
     `each, run together while the primary performs ${s["reload.reloads"]} rolling reload(s) ` +

@@ -12,7 +12,8 @@
 //
 // Options: --quick (1 round, short windows: about 6 minutes on 2 cores), --rounds N,
 // --runtimes node,deno,bun, --benches traffic,stall,ipc,startup,reload (a partial run writes
-// RESULTS.md only for what it measured), --no-write (print, leave the files alone).
+// RESULTS.md only for what it measured), --stall-rate N (the stalled-worker rate, req/s, when
+// traffic is not measured in the same run), --no-write (print, leave the files alone).
 
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -41,16 +42,17 @@ const ROUNDS = Number(value("rounds") ?? (quick ? 1 : 3));
 const runtimes = (value("runtimes")?.split(",") ?? RUNTIMES) as Runtime[];
 const ALL = ["traffic", "stall", "ipc", "startup", "reload"];
 const benches = value("benches")?.split(",") ?? ALL;
+const STALL_RATE = Number(value("stall-rate") ?? 1000);
 // Every length and load in one place; --quick trades precision for a run of a few minutes.
 const S = quick
   ? {
-    traffic: { rounds: ROUNDS, warmupS: 1, measureS: 1, connections: 64 },
+    traffic: { rounds: ROUNDS, warmupS: 1, measureS: 2, connections: 64 },
     stall: {
       rounds: ROUNDS,
       warmupMs: 500,
       durationMs: 3000,
       loadFraction: 0.5,
-      fallbackRate: 1000,
+      fallbackRate: STALL_RATE,
     },
     ipc: { rounds: ROUNDS, pingMs: 250, pipeMs: 400 },
     reload: { rounds: ROUNDS, reloads: 1, connections: 16, warmupMs: 300, settleMs: 300 },
@@ -62,7 +64,7 @@ const S = quick
       warmupMs: 1000,
       durationMs: 8000,
       loadFraction: 0.5,
-      fallbackRate: 1000,
+      fallbackRate: STALL_RATE,
     },
     ipc: { rounds: ROUNDS, pingMs: 1000, pipeMs: 1500 },
     reload: { rounds: ROUNDS, reloads: 3, connections: 32, warmupMs: 1000, settleMs: 1000 },
