@@ -4,7 +4,7 @@
 // Node (the orchestrator); the per-runtime scripts do not import it.
 
 import { type ChildProcess, execFileSync, type SpawnOptions } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -269,4 +269,83 @@ export function cpuShare(
     else others += share;
   }
   return { root, others };
+}
+
+/**
+ * CPU seconds the whole machine has been busy (all cores: user, nice, system, irq, softirq,
+ * steal), from /proc/stat; NaN without /proc.
+ *
+ * @example
+ * ```ts
+ * const busy0 = machineCpuSeconds();
+ * ```
+ */
+export function machineCpuSeconds(): number {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync("/proc/stat", "latin1")
+      .split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    return (user + nice + system + irq + softirq + steal) / ticksPerSecond();
+  } catch {
+    return NaN;
+  }
+}
+
+// Max CPU seconds seen per descendant process (any depth, across process groups and network
+// namespaces), sampled from /proc while the harness runs: the processes it started, even those
+// whose CPU never reaches its cutime because they were reparented when killed.
+const descendants = new Map<number, number>();
+let sampler: ReturnType<typeof setInterval> | undefined;
+
+function sampleDescendants(): void {
+  const children = new Map<number, number[]>();
+  const cpu = new Map<number, number>();
+  let names: string[];
+  try {
+    names = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "latin1");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(Number(name));
+      cpu.set(Number(name), cpuSeconds(0, stat));
+    } catch { /* exited meanwhile */ }
+  }
+  const queue = [...(children.get(process.pid) ?? [])];
+  for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
+    descendants.set(pid, Math.max(descendants.get(pid) ?? 0, cpu.get(pid) ?? 0));
+    queue.push(...(children.get(pid) ?? []));
+  }
+}
+
+/**
+ * Starts sampling the CPU of every process this one starts (every 500 ms), for
+ * {@linkcode ownCpuSeconds}.
+ *
+ * @example
+ * ```ts
+ * trackOwnCpu();
+ * ```
+ */
+export function trackOwnCpu(): void {
+  sampler ??= setInterval(sampleDescendants, 500);
+  sampler.unref();
+}
+
+/**
+ * CPU seconds of this process and of the descendants sampled since {@linkcode trackOwnCpu}: the
+ * harness's own share of the machine (a process's last half second may be missed).
+ *
+ * @example
+ * ```ts
+ * const mine = ownCpuSeconds();
+ * ```
+ */
+export function ownCpuSeconds(): number {
+  sampleDescendants();
+  let total = cpuSeconds(process.pid);
+  for (const seconds of descendants.values()) total += seconds;
+  return total;
 }

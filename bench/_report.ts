@@ -32,7 +32,10 @@ function header(results: Results): string[] {
   );
   const openLoop = rts.flatMap((r) => Object.values(r.stall).flat());
   const reloads = rts.flatMap((r) => Object.values(r.reload).flat());
-  const busy = meta.loadBefore >= 0.5 || meta.loadAfter >= 0.5;
+  // Shared when other processes took a tenth of the machine (or, for results written before
+  // otherCpu existed, when the load average before the run was high).
+  const other = meta.otherCpu ?? NaN;
+  const busy = Number.isFinite(other) ? other >= 10 : meta.loadBefore >= 0.5;
   return [
     "# Benchmark results",
     "",
@@ -44,11 +47,10 @@ function header(results: Results): string[] {
     `- Machine: ${meta.cores} cores (\`nproc\`), ${meta.cpu}, ${meta.kernel}; ` +
     `net.ipv4.tcp_migrate_req=${meta.tcpMigrateReq} on the host.`,
     busy
-      ? `- **Shared machine**: load average ${meta.loadBefore.toFixed(1)} before the run and ` +
-        `${meta.loadAfter.toFixed(1)} after: other work used the same cores while it ran, so ` +
-        "absolute figures are low and noisy. Compare ratios within this run, not across runs."
-      : `- Quiet machine: load average ${meta.loadBefore.toFixed(1)} before, ` +
-        `${meta.loadAfter.toFixed(1)} after.`,
+      ? `- **Shared machine**: other processes used ${fmt(other)} % of the ${meta.cores} cores ` +
+        `while it ran (load average ${meta.loadBefore.toFixed(1)} before it): absolute figures ` +
+        "are low and noisy. Compare ratios within this run, not across runs."
+      : `- Quiet machine: other processes used ${fmt(other)} % of the cores while it ran.`,
     `- Runtimes (pinned, \`node_modules/.bin\`): ${
       Object.entries(meta.versions).map(([rt, v]) => `${rt} ${v}`).join(", ")
     }; ${meta.wrk}.`,

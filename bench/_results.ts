@@ -120,6 +120,8 @@ export interface Meta {
   kernel: string;
   loadBefore: number;
   loadAfter: number;
+  /** % of all cores' time that processes outside the harness used during the run. */
+  otherCpu: number;
   versions: Record<string, string>;
   wrk: string;
   benches: string[];

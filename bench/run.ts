@@ -25,7 +25,18 @@ import { hostMigrateReq, reload } from "./_bench_reload.ts";
 import { stall } from "./_bench_stall.ts";
 import { npmBuild, startup } from "./_bench_startup.ts";
 import { traffic } from "./_bench_traffic.ts";
-import { binary, HERE, killAll, liveGroups, ROOT, type Runtime, RUNTIMES } from "./_lib.ts";
+import {
+  binary,
+  HERE,
+  killAll,
+  liveGroups,
+  machineCpuSeconds,
+  ownCpuSeconds,
+  ROOT,
+  type Runtime,
+  RUNTIMES,
+  trackOwnCpu,
+} from "./_lib.ts";
 import { writeReport } from "./_report.ts";
 import { emptyRuntime, type Results } from "./_results.ts";
 import { RELOAD_MODES, variants } from "./_variants.ts";
@@ -143,6 +154,7 @@ const results: Results = {
     kernel: `${os.type()} ${os.release()}`,
     loadBefore: os.loadavg()[0],
     loadAfter: NaN,
+    otherCpu: NaN,
     versions: Object.fromEntries(RUNTIMES.map((rt) => [rt, version(rt)])),
     wrk: wrk ?? "absent",
     benches,
@@ -158,6 +170,9 @@ const results: Results = {
 };
 
 const began = performance.now();
+const busy0 = machineCpuSeconds();
+const own0 = ownCpuSeconds();
+trackOwnCpu();
 log(
   `bench: ${runtimes.join(", ")}; ${benches.join(", ")}; ${ROUNDS} rounds${
     quick ? " (quick)" : ""
@@ -179,6 +194,11 @@ if (benches.includes("reload")) {
   caveats.push(...await reload(runtimes, modes, results.runtimes, S.reload, log));
 }
 results.meta.loadAfter = os.loadavg()[0];
+// What other processes used of the machine meanwhile: all busy CPU time less the harness's own.
+const elapsed = (performance.now() - began) / 1000;
+results.meta.otherCpu = ((machineCpuSeconds() - busy0 - (ownCpuSeconds() - own0)) /
+  (elapsed * os.availableParallelism())) *
+  100;
 killAll();
 const leftover = liveGroups();
 if (leftover.length) log(`warning: process groups still alive: ${leftover.join(", ")}`);
