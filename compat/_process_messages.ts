@@ -19,7 +19,18 @@ const METHODS = ["on", "addListener", "prependListener", "once", "prependOnceLis
 /** Routes the worker's IPC messages through the core before the user's listeners see them. */
 export function installMessageRouting(worker: ClusterWorker): void {
   // Listeners that were there before us (the core's, if it connected already) see raw messages.
-  const raw = new WeakSet<Listener>(process.rawListeners("message") as Listener[]);
+  const before = process.rawListeners("message") as Listener[];
+  const raw = new WeakSet<Listener>(before);
+  // Until the core connects (its adapter loads asynchronously), messages that arrive would reach
+  // only the wrapped user listeners, which ignore raw messages: the primary may send right
+  // after fork(). They are kept here and replayed to the core's listener, in order.
+  let early: Listener | undefined;
+  const backlog: unknown[][] = [];
+  if (!before.some((listener) => listener[CORE_LISTENER])) {
+    early = (...args: unknown[]) => void backlog.push(args);
+    raw.add(early);
+    process.on("message", early);
+  }
   let delivering = false;
   const proc = process as unknown as Record<string, Listener>;
   for (const method of METHODS) {
@@ -30,7 +41,14 @@ export function installMessageRouting(worker: ClusterWorker): void {
       }
       if (listener[CORE_LISTENER]) {
         raw.add(listener);
-        return original.call(this, event, listener);
+        const result = original.call(this, event, listener);
+        if (early) process.off("message", early);
+        early = undefined;
+        // After the core finished connecting (it adds its listener midway), before any I/O.
+        queueMicrotask(() => {
+          for (const args of backlog.splice(0)) listener.apply(process, args);
+        });
+        return result;
       }
       const wrapped: Listener = function (this: unknown, ...args: unknown[]) {
         if (delivering) listener.apply(this, args);
