@@ -15,6 +15,7 @@ import { fork } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Cluster, type Serialization } from "../mod.ts";
+import { quantile } from "./_stats.ts";
 
 const o = JSON.parse(process.argv[2]) as {
   impl: "ours" | "fork" | "bun-spawn";
@@ -130,7 +131,6 @@ function pipelined(link: Link, payload: string, ms: number): Promise<number> {
   });
 }
 
-const pick = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 let link: Link | undefined;
 try {
   if (o.impl === "bun-spawn" && !bun) {
@@ -145,8 +145,8 @@ try {
     const rtts = (await pingPong(link, payload, o.pingMs)).sort((a, b) => a - b);
     const pipePerS = await pipelined(link, payload, o.pipeMs);
     sizes[size] = {
-      p50: pick(rtts, 0.5),
-      p99: pick(rtts, 0.99),
+      p50: quantile(rtts, 0.5),
+      p99: quantile(rtts, 0.99),
       pingPerS: rtts.length / (o.pingMs / 1000),
       pipePerS,
     };

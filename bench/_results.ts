@@ -14,8 +14,8 @@ export interface Errors {
   unannouncedCloses?: number;
 }
 
-/** One wrk run against one server tree, with the CPU of every process involved. */
-export interface WrkSample {
+/** What one wrk run measured (bench/_wrk.ts). */
+export interface WrkResult {
   requests: number;
   seconds: number;
   rps: number;
@@ -28,6 +28,10 @@ export interface WrkSample {
   workers: Record<string, number>;
   /** wrk's CPU, % of one core, from its /proc/self/stat. */
   clientCpu: number;
+}
+
+/** One wrk run against one server tree, with the CPU of the tree's processes. */
+export interface WrkSample extends WrkResult {
   /** The server tree's root (our primary, node:cluster's primary, the launcher), % of a core. */
   primaryCpu: number;
   /** The other members of the server tree together, % of one core. */

@@ -5,7 +5,7 @@
 
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import type { Errors } from "./_results.ts";
+import type { Errors, WrkResult } from "./_results.ts";
 import { cpuSeconds, HERE, Proc } from "./_lib.ts";
 
 /** What `npm run bench` prints when wrk is missing. */
@@ -42,21 +42,6 @@ export interface WrkOptions {
   close?: boolean;
   /** A request not answered in this long counts as a timeout (wrk --timeout, s). */
   timeoutS?: number;
-}
-
-/** What one wrk run measured. */
-export interface WrkResult {
-  requests: number;
-  seconds: number;
-  rps: number;
-  /** Closed-loop latency quantiles, ms. */
-  p50: number;
-  p99: number;
-  p999: number;
-  errors: Errors;
-  workers: Record<string, number>;
-  /** wrk's CPU over the run, % of one core. */
-  clientCpu: number;
 }
 
 interface Raw {
