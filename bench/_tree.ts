@@ -9,6 +9,9 @@ import type { WrkSample } from "./_results.ts";
 import type { Variant } from "./_variants.ts";
 import { Wrk, type WrkOptions } from "./_wrk.ts";
 
+/** Workers of every tree but the default configuration's (issue #10: 2 workers). */
+const WORKERS = 2;
+
 /** A started tree; `skip` says why the variant cannot run on this runtime (then it is stopped). */
 export interface Tree {
   proc: Proc;
@@ -31,7 +34,6 @@ export async function startTree(
   runtime: Runtime,
   variant: Variant,
   extra: Record<string, string> = {},
-  workers = 2,
 ): Promise<Tree> {
   const port = await freePort();
   const [file, args] = command(runtime, variant.server);
@@ -41,7 +43,7 @@ export async function startTree(
       ...variant.env,
       ...extra,
       BENCH_PORT: String(port),
-      BENCH_WORKERS: String(workers),
+      BENCH_WORKERS: String(WORKERS),
     },
   });
   try {
@@ -50,7 +52,7 @@ export async function startTree(
       "ready",
     );
     if (ready.skip) await proc.stop(1000);
-    return { proc, port, workers: ready.workers ?? workers, skip: ready.skip };
+    return { proc, port, workers: ready.workers ?? WORKERS, skip: ready.skip };
   } catch (error) {
     await proc.stop(1000);
     throw error;
