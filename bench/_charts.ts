@@ -2,6 +2,7 @@
 
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Runtime } from "./_lib.ts";
 import { IPC_SIZES, type Results, type RuntimeResults, SIZE_LABEL } from "./_results.ts";
 import { fairness, median } from "./_stats.ts";
 import { STARTUP_N, startupVariants } from "./_bench_startup.ts";
@@ -121,7 +122,7 @@ export function writeCharts(results: Results, dir: string): void {
       groups: rts.flatMap((rt) =>
         STARTUP_N.map((n) => ({
           label: `${rt} N=${n}`,
-          bars: startupVariants(rt as never).map((v) =>
+          bars: startupVariants(rt as Runtime).map((v) =>
             bar(v, runtime(rt).startup[`${v}|${v === "bare" ? 1 : n}`] ?? [])
           ),
         }))
