@@ -17,8 +17,8 @@ import type {
   FetchHandler,
   ParentChannel,
   Policy,
-  ServeSource,
   ServerEngine,
+  ServeSource,
   WorkerServer,
 } from "./types.ts";
 import { POLICIES } from "./types.ts";
