@@ -23,10 +23,11 @@ export interface NativeListener {
  *
  * Its listener cannot be lent to a replacement, so closing it loses the connections queued on
  * it (or still in their handshake) unless the kernel migrates them
- * (`net.ipv4.tcp_migrate_req=1`). `close()` first answers every request with `Connection: close` for IDLE_GRACE_MS and only
- * then stops: both servers close idle keep-alive connections at once on stop, under the
- * requests clients are writing (measured on Bun, 2 workers, 8 keep-alive + 8 new-connection
- * clients: 8–17 failed requests per rolling reload without this, 0 with it at sysctl 1).
+ * (`net.ipv4.tcp_migrate_req=1`). `close()` first answers every request with
+ * `Connection: close` for IDLE_GRACE_MS and only then stops: both servers close idle keep-alive
+ * connections at once on stop, under the requests clients are writing (measured on Bun, 2
+ * workers, 8 keep-alive + 8 new-connection clients: 8–17 failed requests per rolling reload
+ * without this, 0 with it at sysctl 1).
  * Waiting for an empty accept queue (/proc/net/tcp `rx_queue`) before stopping was measured too
  * and removed: the queue read empty at every close, yet 1–4 requests per reload still failed
  * at sysctl 0 — connections in their handshake, which no per-listener check can see.

@@ -29,6 +29,7 @@ interface DenoGlobal {
       port: number;
       hostname?: string;
       reusePort: boolean;
+      tcpBacklog?: number;
       onListen?: () => void;
       onError?: (error: unknown) => Response;
     },
@@ -74,6 +75,7 @@ class DenoAdapter extends NodeApiAdapter {
           port: source.port,
           hostname: source.hostname,
           reusePort: true,
+          tcpBacklog: source.backlog,
           onListen: () => {},
         }, fetch);
         return { ...server.addr, stop: () => server.shutdown() };
