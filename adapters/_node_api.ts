@@ -24,8 +24,10 @@ import type {
   SpawnOptions,
   WorkerServer,
 } from "../src/types.ts";
+import { ClusterError } from "../src/errors.ts";
 import { addressOf, loopbackFor } from "./_address.ts";
 import { fetchListener } from "./_fetch_bridge.ts";
+import { IpcEndpoint, type IpcTarget } from "./_ipc.ts";
 import { attachServer } from "./_http_server.ts";
 
 /** Marks the listeners the adapter adds to `process` for the worker's IPC channel. */
@@ -128,7 +130,8 @@ export class NodeApiAdapter implements Adapter {
     let child: ReturnType<typeof spawn>;
     try {
       child = spawn(file, args, {
-        env: options.env,
+        // The worker's end checks values for the same serialization (see _sendable.ts).
+        env: { ...options.env, [ENV_SERIALIZATION]: options.serialization },
         cwd: options.cwd,
         stdio: stdio as StdioOptions,
         uid: options.uid,
@@ -148,12 +151,49 @@ export class NodeApiAdapter implements Adapter {
         kill: () => false,
       };
     }
-    child.on("message", (message, handle) => events.message(message, handle));
-    child.on("disconnect", disconnect);
-    child.on("exit", (code, signal) => exit(code, signal));
-    child.on("error", (error) => {
+    // Any failure of a spawned worker's channel is fatal for that worker: it leaves the
+    // rotation at once (disconnect), which makes it exit, and is killed if it has not within
+    // FAULT_KILL_MS; the supervisor replaces it.
+    let faulted = false, closing = false;
+    const fault = (error: Error) => {
+      if (faulted || exited) return;
+      faulted = true;
       events.error(error);
-      if (child.pid === undefined) exit(1, null);
+      if (child.connected) child.disconnect();
+      else disconnect();
+      const timer = setTimeout(() => {
+        try {
+          if (!exited) process.kill(child.pid!, "SIGKILL");
+        } catch {
+          // It exited meanwhile.
+        }
+      }, FAULT_KILL_MS);
+      timer.unref?.();
+    };
+    const endpoint = new IpcEndpoint(child, this.runtime, options.serialization, {
+      message: (message, handle) => events.message(message, handle),
+      fault,
+    });
+    let unannounced = false;
+    child.on("disconnect", () => {
+      unannounced = !closing && !endpoint.peerClosing;
+      disconnect();
+    });
+    child.on("exit", (code, signal) => {
+      // Bun closes a channel that carried bytes it cannot parse and says nothing; the trace
+      // left is a channel neither side closed, of a worker that then exited cleanly.
+      if (this.runtime === "bun" && unannounced && !faulted && code === 0 && !signal) {
+        events.error(silentlyClosed());
+      }
+      exit(code, signal);
+    });
+    child.on("error", (error) => {
+      if (child.pid === undefined) {
+        events.error(error);
+        exit(1, null);
+      } else {
+        fault(channelFailed(error));
+      }
     });
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
       if (forward) process.stderr.write(chunk);
@@ -167,8 +207,9 @@ export class NodeApiAdapter implements Adapter {
       get connected() {
         return child.connected;
       },
-      send: (message, handle, keepOpen) => sendOn(child, message, handle, keepOpen),
+      send: (message, handle, keepOpen) => endpoint.send(message, handle, keepOpen),
       disconnect() {
+        closing = true;
         if (child.connected) child.disconnect();
       },
       // process.kill on the pid, and our own `exited`: Deno's ChildProcess.kill() sends
@@ -235,21 +276,26 @@ export class NodeApiAdapter implements Adapter {
 
   connectParent(events: ParentEvents): ParentChannel | undefined {
     if (typeof process.send !== "function") return undefined;
-    // Marked, so that a layer which wraps user listeners (compat.ts) can tell ours apart.
-    const onMessage = Object.assign(
-      (message: unknown, handle: unknown) => events.message(message, handle),
-      { [CORE_LISTENER]: true },
-    );
-    process.on("message", onMessage);
+    const serialization = process.env[ENV_SERIALIZATION] === "advanced" ? "advanced" : "json";
+    delete process.env[ENV_SERIALIZATION];
+    const endpoint = new IpcEndpoint(process as IpcTarget, this.runtime, serialization, {
+      message: (message, handle) => events.message(message, handle),
+      fault: () => endpoint.close(),
+      // Marked, so that a layer which wraps user listeners (compat.ts) can tell ours apart.
+      mark: CORE_LISTENER,
+    });
     process.once("disconnect", () => events.disconnect());
+    // Deno reports a channel that failed (it read something it cannot parse) as an `error`
+    // event on process, which would otherwise crash the worker: the channel is closed instead.
+    process.on("error" as never, () => {
+      if (process.connected) process.disconnect?.();
+    });
     return {
       get connected() {
         return process.connected === true;
       },
-      send: (message, handle, keepOpen) => sendOn(process, message, handle, keepOpen),
-      disconnect() {
-        if (process.connected) process.disconnect?.();
-      },
+      send: (message, handle, keepOpen) => endpoint.send(message, handle, keepOpen),
+      disconnect: () => endpoint.close(),
     };
   }
 
@@ -274,32 +320,27 @@ export class NodeApiAdapter implements Adapter {
   }
 }
 
-type Sender = {
-  send?: (
-    message: never,
-    handle: net.Socket,
-    options: { keepOpen: boolean },
-    cb: (e: Error | null) => void,
-  ) => unknown;
-};
+/** How long a worker whose channel failed may take to exit by itself before SIGKILL. */
+const FAULT_KILL_MS = 1000;
 
-function sendOn(target: Sender, message: unknown, handle: unknown, keepOpen: boolean) {
-  // A socket sent without keepOpen is closed here once the send completed, not by the runtime:
-  // Deno may close it before its descriptor was written (the worker then gets no handle).
-  const socket = !keepOpen && handle instanceof net.Socket ? handle : undefined;
-  return new Promise<void>((resolve, reject) => {
-    try {
-      const done = (error: Error | null) => {
-        socket?.destroy();
-        if (error) reject(error);
-        else resolve();
-      };
-      if (!target.send) return reject(new Error("No IPC channel"));
-      target.send(message as never, handle as net.Socket, { keepOpen: keepOpen || !!socket }, done);
-    } catch (error) {
-      reject(error);
-    }
-  });
+/** Names the serialization of a worker's channel for its end (read and removed there). */
+const ENV_SERIALIZATION = "XCLUSTER_SERIALIZATION";
+
+function channelFailed(error: Error): ClusterError {
+  return new ClusterError(
+    "BAD_MESSAGE",
+    `The worker's IPC channel failed (${error.message}); the worker is stopped`,
+    { cause: error },
+  );
+}
+
+function silentlyClosed(): ClusterError {
+  return new ClusterError(
+    "BAD_MESSAGE",
+    "The worker's IPC channel closed without a disconnect from either side and the worker " +
+      "then exited with code 0: something in it wrote data that is not a message to the " +
+      "channel (Bun then closes the channel silently), or it called process.exit() itself",
+  );
 }
 
 function closed(): Promise<void> {

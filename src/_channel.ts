@@ -34,8 +34,21 @@ export class Channel {
     return this.#pending.size;
   }
 
-  /** Sends a user message inside an envelope. */
+  /**
+   * Sends a user message inside an envelope. Rejects with a TypeError for what no channel
+   * carries as a message (as Node's `process.send()` throws): inside the envelope such a value
+   * would vanish and the receiver would see a malformed envelope.
+   */
   sendUser(data: unknown, handle?: unknown): Promise<void> {
+    const type = typeof data;
+    if (type === "undefined" || type === "function" || type === "symbol") {
+      return Promise.reject(
+        new TypeError(
+          `Cannot send ${type === "undefined" ? "undefined" : `a ${type}`}: a message is a ` +
+            "string, number, boolean, null, an object or an array (send null for nothing)",
+        ),
+      );
+    }
     if (this.#closed) return Promise.reject(this.#closed);
     return this.#send(encodeUser(this.#token, data), handle, false);
   }

@@ -1,0 +1,249 @@
+// One end of a child_process IPC channel as the adapter uses it (a ChildProcess in the primary,
+// `process` in a worker): the cheapest send each runtime allows, the checks and workarounds that
+// keep a channel from crashing or wedging, and the signs that a channel broke.
+//
+// - Sending: a message without a handle is written without a callback (Node's callback costs a
+//   nextTick and a closure per message, ~1 µs of the ~6 µs our send added to raw fork at 64 B);
+//   its promise resolves at once unless the runtime said its write queue is long, from when on
+//   sends wait for their write (so a sender that awaits each send stays bounded).
+// - Deno 2.9 loses a handle written while a message before it is still unread by the peer (the
+//   peer reads both at once and attaches the descriptor to the first), never acknowledges it and
+//   then holds every later send forever (the repro is in docs/reliability.md). On Deno a handle
+//   therefore waits until the peer confirmed, by answering a sync message, that it read
+//   everything before; later sends wait behind it, in order.
+// - Node throws an uncaught SyntaxError (RangeError for a too deep "advanced" value) out of its
+//   channel's read callback when the peer writes bytes that are not a message, killing the
+//   process: the read callback is guarded and the channel reported as faulty instead.
+// - Bun closes the channel on such bytes without any event: each side announces a close it
+//   means, so the owner can tell an unannounced one (`peerClosing`).
+
+import net from "node:net";
+import { ClusterError } from "../src/errors.ts";
+import type { Serialization } from "../src/types.ts";
+import { type SendCheck, sendCheck } from "./_sendable.ts";
+
+type Callback = (error: Error | null) => void;
+
+/** The part of a ChildProcess or of `process` an endpoint uses. */
+export interface IpcTarget {
+  readonly connected?: boolean;
+  send?(message: unknown, handle?: unknown, options?: object, callback?: Callback): boolean;
+  disconnect?(): void;
+  // deno-lint-ignore no-explicit-any -- each event has its own arguments
+  on(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+/** What an {@linkcode IpcEndpoint} reports to its owner. */
+export interface IpcEvents {
+  /** A message (and possibly a handle) arrived. */
+  message(message: unknown, handle: unknown): void;
+  /** The channel carried bytes that are not a message: it cannot be trusted any more. */
+  fault(error: Error): void;
+  /** A symbol set (to true) on the listener the endpoint adds for messages. */
+  mark?: symbol;
+}
+
+/** Adapter-to-adapter messages; runtimes route `NODE_`-prefixed ones to `internalMessage`. */
+const SYNC = "NODE_XCLUSTER_SYNC";
+const SYNC_ACK = "NODE_XCLUSTER_SYNC_ACK";
+const CLOSING = "NODE_XCLUSTER_CLOSING";
+
+const QUIET = { swallowErrors: true };
+const KEEP_OPEN = { keepOpen: true };
+const RESOLVED = Promise.resolve();
+
+/** One end of an IPC channel. */
+export class IpcEndpoint {
+  #target: IpcTarget;
+  #check: SendCheck | undefined;
+  /** Deno: handles wait until the peer read every message before them. */
+  #barrier: boolean;
+  /** The runtime said its write queue is long: sends resolve once written. */
+  #congested = false;
+  /** A message without a handle was written (by us or by the runtime) and may be unread. */
+  #unread = false;
+  /** Sends waiting behind a handle that waits for the peer, in order. */
+  #queue: (() => void)[] | undefined;
+  #syncs = new Map<number, { resolve(): void; reject(error: Error): void }>();
+  #syncId = 0;
+  #peerClosing = false;
+
+  constructor(target: IpcTarget, runtime: string, serialization: Serialization, events: IpcEvents) {
+    this.#target = target;
+    this.#check = sendCheck(runtime, serialization);
+    this.#barrier = runtime === "deno";
+    const onMessage = (message: unknown, handle: unknown) => {
+      // Receiving a handle made our runtime write its acknowledgement.
+      if (handle !== undefined) this.#unread = true;
+      events.message(message, handle);
+    };
+    // A layer that wraps user listeners of `process` (compat) tells ours apart by this mark.
+    if (events.mark) Object.defineProperty(onMessage, events.mark, { value: true });
+    target.on("message", onMessage);
+    target.on("internalMessage", (message: { cmd?: unknown; id?: unknown }) => this.#onInternal(message));
+    target.on("disconnect", () => this.#onClosed());
+    guardReads(target, events.fault);
+  }
+
+  /** Whether the peer announced that it is closing the channel. */
+  get peerClosing(): boolean {
+    return this.#peerClosing;
+  }
+
+  /**
+   * Sends a message (and optionally a handle). Resolves once handed to the channel; rejects
+   * with a TypeError for a value that cannot be sent, or CHANNEL_CLOSED. With `keepOpen`
+   * false a socket handle is closed once sent.
+   */
+  send(message: unknown, handle: unknown, keepOpen: boolean): Promise<void> {
+    if (this.#queue) {
+      return new Promise((resolve, reject) => {
+        this.#queue!.push(() => this.send(message, handle, keepOpen).then(resolve, reject));
+      });
+    }
+    if (handle !== undefined && this.#barrier && this.#unread) {
+      this.#queue = [];
+      const sent = this.#afterSync(message, handle, keepOpen);
+      sent.then(() => this.#drain(), () => this.#drain());
+      return sent;
+    }
+    return this.#write(message, handle, keepOpen);
+  }
+
+  /** Announces the close to the peer, then closes the channel (after queued sends). */
+  close(): void {
+    if (this.#queue) return void this.#queue.push(() => this.close());
+    const target = this.#target;
+    if (!target.connected) return;
+    const disconnect = () => {
+      if (target.connected) target.disconnect?.();
+    };
+    try {
+      target.send!({ cmd: CLOSING }, undefined, QUIET, disconnect);
+    } catch {
+      disconnect();
+    }
+  }
+
+  async #afterSync(message: unknown, handle: unknown, keepOpen: boolean): Promise<void> {
+    // Writes our runtime makes meanwhile (handle acknowledgements) set #unread again.
+    while (this.#unread) {
+      this.#unread = false;
+      await new Promise<void>((resolve, reject) => {
+        const id = ++this.#syncId;
+        this.#syncs.set(id, { resolve, reject });
+        this.#raw({ cmd: SYNC, id });
+      });
+    }
+    return this.#write(message, handle, keepOpen);
+  }
+
+  #drain(): void {
+    const queue = this.#queue ?? [];
+    this.#queue = undefined;
+    for (let i = 0; i < queue.length; i++) {
+      // A send in the queue may start another wait: the rest queue behind it, in order.
+      if (this.#queue) (this.#queue as (() => void)[]).push(queue[i]);
+      else queue[i]();
+    }
+  }
+
+  #write(message: unknown, handle: unknown, keepOpen: boolean): Promise<void> {
+    const target = this.#target;
+    if (!target.connected || !target.send) return Promise.reject(closedError());
+    let payload = message;
+    try {
+      if (this.#check) payload = this.#check(message, handle !== undefined);
+      if (handle === undefined && !this.#congested) {
+        if (target.send(payload, undefined, QUIET) === false) this.#congested = true;
+        this.#unread = true;
+        return RESOLVED;
+      }
+    } catch (error) {
+      return Promise.reject(unsendable(error));
+    }
+    // A socket sent without keepOpen is closed here once the send completed, not by the
+    // runtime: Deno may close it before its descriptor was written (the worker gets none).
+    const socket = !keepOpen && handle instanceof net.Socket ? handle : undefined;
+    return new Promise<void>((resolve, reject) => {
+      const done = (error: Error | null) => {
+        socket?.destroy();
+        if (error) reject(error);
+        else resolve();
+      };
+      try {
+        const options = keepOpen || socket ? KEEP_OPEN : QUIET;
+        this.#congested = target.send!(payload, handle, options, done) === false;
+        // After a handle, the runtime writes nothing until the peer acknowledged it.
+        this.#unread = handle === undefined;
+      } catch (error) {
+        reject(unsendable(error));
+      }
+    });
+  }
+
+  /** Writes an adapter message; a failure shows as the channel's close or error. */
+  #raw(message: { cmd: string; id?: number }): void {
+    try {
+      this.#target.send?.(message, undefined, QUIET);
+    } catch {
+      // The channel is closing; #onClosed settles whoever waits.
+    }
+  }
+
+  #onInternal(message: { cmd?: unknown; id?: unknown }): void {
+    if (message?.cmd === SYNC) {
+      this.#raw({ cmd: SYNC_ACK, id: message.id as number });
+      this.#unread = true;
+    } else if (message?.cmd === SYNC_ACK) {
+      const waiter = this.#syncs.get(message.id as number);
+      this.#syncs.delete(message.id as number);
+      waiter?.resolve();
+    } else if (message?.cmd === CLOSING) {
+      this.#peerClosing = true;
+    }
+  }
+
+  #onClosed(): void {
+    for (const waiter of this.#syncs.values()) waiter.reject(closedError());
+    this.#syncs.clear();
+  }
+}
+
+function closedError(): ClusterError {
+  return new ClusterError("CHANNEL_CLOSED", "Cannot send: the IPC channel is closed");
+}
+
+/** What a runtime's send() threw synchronously: always about the value (or handle) given. */
+function unsendable(error: unknown): TypeError {
+  if (error instanceof TypeError) return error;
+  const reason = (error as Error)?.message ?? String(error);
+  return new TypeError(`Cannot send this message: ${reason}`, { cause: error });
+}
+
+/**
+ * Node parses channel data inside its read callback (`child[kChannelHandle].onread`), where a
+ * parse error is uncaught. Wrapping it is the only place to catch one; a runtime without that
+ * handle (Deno, Bun) reports bad input through its own events instead.
+ */
+function guardReads(target: IpcTarget, fault: (error: Error) => void): void {
+  const key = Object.getOwnPropertySymbols(target).find((s) => s.description === "kChannelHandle");
+  const handle = key && (target as unknown as Record<symbol, { onread?: unknown }>)[key];
+  if (!handle || typeof handle.onread !== "function") return;
+  const onread = handle.onread as (...args: unknown[]) => unknown;
+  handle.onread = function (this: unknown, ...args: unknown[]) {
+    try {
+      return onread.apply(this, args);
+    } catch (error) {
+      fault(
+        new ClusterError(
+          "BAD_MESSAGE",
+          "The IPC channel carried data that is not a message " +
+            `(${(error as Error)?.message ?? error}): something in the worker wrote to the ` +
+            "channel's descriptor; the worker is stopped",
+          { cause: error },
+        ),
+      );
+    }
+  };
+}
