@@ -5,6 +5,7 @@
 // runtime does better or differently.
 
 import { spawn, type StdioOptions } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
@@ -347,11 +348,29 @@ function closed(): Promise<void> {
   return Promise.reject(new Error("The worker process could not be spawned"));
 }
 
+/**
+ * The descriptors this process can still open for waiting connections, from Linux's /proc
+ * (soft limit minus open descriptors, less an eighth kept for everything else); `undefined`
+ * elsewhere or without permission to read /proc (Deno without --allow-read).
+ */
+function descriptorBudget(): number | undefined {
+  try {
+    const limits = readFileSync("/proc/self/limits", "utf8");
+    const soft = Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1]);
+    if (!Number.isFinite(soft)) return undefined;
+    const open = readdirSync("/proc/self/fd").length;
+    return Math.max(64, soft - open - Math.max(64, Math.floor(soft / 8)));
+  } catch {
+    return undefined;
+  }
+}
+
 function listenerOf(server: net.Server): Listener {
   const address = addressOf(server);
   return {
     address,
     handle: server,
+    capacity: descriptorBudget(),
     // Resolves once the listen socket is closed, not when its connections are: Node's
     // net.Server.close() callback waits until every worker closed the sockets it was sent,
     // which only happens after the workers were told to stop.

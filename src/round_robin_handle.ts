@@ -7,7 +7,10 @@
 //   busy) gets none while another worker can take them.
 // - a connection refused by a worker, or whose worker died before taking it, is handed to
 //   another worker (never back to one that refused it; up to `MAX_ATTEMPTS` workers), not lost.
-// - the queue of connections waiting for a worker is bounded; beyond it they are closed.
+// - connections waiting for a worker are bounded by the primary's descriptors (the listener's
+//   `capacity`), not by the listen backlog: Node's queue is unbounded, and a bound of
+//   `backlog` closed 27–45 % of a burst of 1,000 connections (issue #13). Beyond it the oldest
+//   waiting connection is closed, as the runtime itself would at EMFILE.
 
 import type { Listener } from "./types.ts";
 
@@ -31,7 +34,10 @@ const MAX_ATTEMPTS = 3;
 export interface RoundRobinOptions {
   /** Handoffs a worker may have unacknowledged. */
   maxInFlight: number;
-  /** Connections kept waiting while no worker can take one. */
+  /**
+   * Connections kept waiting while no worker can take one, where the listener does not tell
+   * its `capacity` (which wins when it does).
+   */
   maxQueue: number;
   /** A worker whose oldest handoff waits longer than this (ms) is passed over. @default 20 */
   stallAfter?: number;
@@ -122,7 +128,8 @@ export class RoundRobinHandle {
       if (!member) break;
       this.#handoff(member, this.#queue.shift());
     }
-    while (this.#queue.length > this.#options.maxQueue) {
+    const limit = this.#listener?.capacity ?? this.#options.maxQueue;
+    while (this.#queue.length > limit) {
       this.#drop(this.#queue.shift());
     }
   }

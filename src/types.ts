@@ -158,6 +158,15 @@ export interface Listener {
   close(): Promise<void>;
   /** Closes the primary's copy of a connection it reported (after a worker took it). */
   release(connection: unknown): void;
+  /**
+   * Connections the primary may hold accepted while they wait for a worker: its descriptor
+   * budget (the soft descriptor limit minus those open and a reserve), `undefined` where the
+   * adapter cannot tell. No runtime lets the primary stop accepting on a listen socket
+   * (`readStop()` is a no-op on one on Node, Deno and Bun), so waiting connections are bounded
+   * by descriptors, not by the listen backlog: one the kernel would have kept waiting is never
+   * accepted and then closed for lack of patience.
+   */
+  readonly capacity?: number;
 }
 
 /** A fetch-style request handler (Request in, Response out), as Deno's and Bun's servers take it. */

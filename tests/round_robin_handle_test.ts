@@ -327,6 +327,18 @@ test("RoundRobinHandle bounds the queue by maxQueue and releases the excess once
   assertReleasedOnce(listener, conns);
 });
 
+test("RoundRobinHandle holds a burst beyond maxQueue while the listener's capacity allows (issue #13)", () => {
+  const { rr, listener } = handle({ maxQueue: 3 });
+  Object.assign(listener, { capacity: 1000 });
+  const conns = connections(1000);
+  for (const c of conns) rr.distribute(c);
+  assert.equal(rr.queued, 1000, "the backlog-sized maxQueue does not close connections");
+  assert.equal(listener.released.length, 0);
+  rr.distribute({ conn: "one too many" });
+  assert.equal(rr.queued, 1000);
+  assert.deepEqual(listener.released, [conns[0]], "beyond capacity the oldest is closed");
+});
+
 test("RoundRobinHandle with maxQueue 0 releases a connection no target can take", () => {
   const { rr, listener } = handle({ maxQueue: 0, maxInFlight: 1 });
   const a = new ManualTarget(1);
