@@ -48,8 +48,11 @@ const SYNC = "NODE_XCLUSTER_SYNC";
 const SYNC_ACK = "NODE_XCLUSTER_SYNC_ACK";
 const CLOSING = "NODE_XCLUSTER_CLOSING";
 
+/** Without a callback: Node then reports a failed write nowhere (the channel's close follows). */
 const QUIET = { swallowErrors: true };
+/** With a callback, which gets the error of a failed write. */
 const KEEP_OPEN = { keepOpen: true };
+const CALLBACK = {};
 const RESOLVED = Promise.resolve();
 
 /** One end of an IPC channel. */
@@ -119,7 +122,7 @@ export class IpcEndpoint {
       if (target.connected) target.disconnect?.();
     };
     try {
-      target.send!({ cmd: CLOSING }, undefined, QUIET, disconnect);
+      target.send!({ cmd: CLOSING }, undefined, CALLBACK, disconnect);
     } catch {
       disconnect();
     }
@@ -172,7 +175,7 @@ export class IpcEndpoint {
         else resolve();
       };
       try {
-        const options = keepOpen || socket ? KEEP_OPEN : QUIET;
+        const options = keepOpen || socket ? KEEP_OPEN : CALLBACK;
         this.#congested = target.send!(payload, handle, options, done) === false;
         // After a handle, the runtime writes nothing until the peer acknowledged it.
         this.#unread = handle === undefined;
