@@ -64,6 +64,7 @@ function send(req: IncomingMessage, res: ServerResponse, response: Response): vo
 
 function failed(res: ServerResponse, error: unknown): void {
   console.error("[@x/cluster] request handler failed:", error);
+  if (res.destroyed) return;
   if (!res.headersSent) {
     res.writeHead(500, { "content-type": "text/plain", "content-length": "21" })
       .end("Internal Server Error");
