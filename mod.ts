@@ -67,6 +67,7 @@ export type {
   ProcessHandle,
   Serialization,
   ServeSource,
+  ServerEngine,
   SpawnOptions,
   StdioOption,
   StdioValue,
