@@ -1,48 +1,85 @@
 // The primary's `queryServer` broker (Node's primary.js `queryServer` and its `handles` map):
 // each listen address a worker asks for maps to one round-robin, shared or reuse-port handle,
 // keyed by policy, host and port, created on the first query and closed with the last member.
+// Deviation: the policy of a query that names none depends on the API that asked (`serve()`
+// gets the runtime's fastest server), where Node has one `schedulingPolicy`.
 
-import type { Entry } from "./_entry.ts";
-import type { QueryResult, WorkerToPrimary } from "./protocol.ts";
+import type { QueryMessage, QueryResult } from "./protocol.ts";
 import { ReusePortHandle } from "./reuse_port_handle.ts";
 import { RoundRobinHandle } from "./round_robin_handle.ts";
-import { SharedHandle } from "./shared_handle.ts";
+import { SharedHandle, type ShareTarget } from "./shared_handle.ts";
 import type { Adapter, Address, Policy } from "./types.ts";
 
 type Handle = RoundRobinHandle | SharedHandle | ReusePortHandle;
-type Query = Extract<WorkerToPrimary, { cmd: "query" }>;
 
-/** What the broker needs from its cluster. */
-export interface BrokerOptions {
-  /** The cluster's policy, for queries that name none. */
-  policy: Policy;
-  /** Round-robin: handoffs a worker may have unacknowledged. */
-  maxInFlight: number;
-  /** The worker `entry` replaces, during a reload or recycle of its slot. */
-  predecessor(entry: Entry): Entry | undefined;
+/** What the broker needs of a worker: take connections, lend its socket, get answers. */
+export interface BrokerMember extends ShareTarget {
+  /** Whether its channel is open (a worker that left needs no answer). */
+  readonly connected: boolean;
+  /** Answers its query `ack` (never rejects). */
+  reply(ack: number, result: QueryResult, handle?: unknown): Promise<void>;
 }
 
-/** Maps listen addresses to handles shared by workers. */
-export class ServerBroker {
+/** What the broker needs from its cluster. */
+export interface BrokerOptions<M extends BrokerMember> {
+  /** The cluster's `policy` option, if the user set one. */
+  policy: Policy | undefined;
+  /** Round-robin: handoffs a worker may have unacknowledged. */
+  maxInFlight: number;
+  /** The cluster's `strictReloads`: reuse-port workers serve with lendable listeners. */
+  strictReloads: boolean;
+  /** The worker `member` replaces, during a reload or recycle of its slot. */
+  predecessor(member: M): M | undefined;
+}
+
+/**
+ * Maps listen addresses to handles shared by workers.
+ *
+ * @example
+ * ```ts ignore
+ * const broker = new ServerBroker(adapter, { policy: undefined, maxInFlight: 4, strictReloads: false, predecessor: () => undefined });
+ * await broker.query(member, queryMessage); // member.reply() gets the answer
+ * broker.listening(member, key, address); // round-robin starts handing it connections
+ * ```
+ */
+export class ServerBroker<M extends BrokerMember = BrokerMember> {
   #adapter: Promise<Adapter>;
-  #options: BrokerOptions;
+  #options: BrokerOptions<M>;
   #handles = new Map<string, Promise<Handle>>();
   #bound = new Map<string, Handle>();
+  /** The keys each member (by id) asked for and has not left. */
+  #keys = new Map<number, Set<string>>();
 
-  constructor(adapter: Promise<Adapter>, options: BrokerOptions) {
+  constructor(adapter: Promise<Adapter>, options: BrokerOptions<M>) {
     this.#adapter = adapter;
     this.#options = options;
+  }
+
+  /** The keys `member` holds (its addresses). */
+  keysOf(member: M): ReadonlySet<string> {
+    return this.#keys.get(member.id) ?? new Set();
+  }
+
+  /**
+   * The policy a query gets: its own; else the cluster's `policy` option; else for `serve()`
+   * `"reuse-port"` where the adapter can, otherwise (and for `listen()`) `"round-robin"`.
+   */
+  policyFor(adapter: Adapter, query: QueryMessage): Policy {
+    if (query.policy) return query.policy;
+    if (this.#options.policy) return this.#options.policy;
+    const reusePort = adapter.capabilities.reusePort === true;
+    return query.api === "serve" && reusePort ? "reuse-port" : "round-robin";
   }
 
   /**
    * A worker reports a bound server: joins it to the handle (round-robin starts handing it
    * connections). Synchronous. Returns false if the worker never asked for `key`.
    */
-  listening(entry: Entry, key: string, address: Address): boolean {
+  listening(member: M, key: string, address: Address): boolean {
     const handle = this.#bound.get(key);
-    if (!entry.keys.has(key) || !handle) return false;
-    if (handle instanceof RoundRobinHandle) handle.add(entry);
-    if (handle instanceof ReusePortHandle) handle.bound(entry.id, address.port);
+    if (!this.#keys.get(member.id)?.has(key) || !handle) return false;
+    if (handle instanceof RoundRobinHandle) handle.add(member);
+    if (handle instanceof ReusePortHandle) handle.bound(member.id, address.port);
     return true;
   }
 
@@ -57,13 +94,12 @@ export class ServerBroker {
   }
 
   /** Answers a worker's `query` (Node's `queryServer`): find or create the handle for the key. */
-  async query(entry: Entry, q: Query): Promise<void> {
+  async query(member: M, q: QueryMessage): Promise<void> {
     const adapter = await this.#adapter;
-    const policy = q.policy ?? this.#options.policy;
+    const policy = this.policyFor(adapter, q);
     const missing = missingCapability(adapter, policy);
-    if (missing) return entry.reply(q.seq, { ok: false, code: "UNSUPPORTED", message: missing });
-    // Port 0: the Nth server of each worker on that host shares one port (Node's `index`).
-    const key = `${policy}|${q.hostname ?? ""}|${q.port}${q.port === 0 ? `#${q.index}` : ""}`;
+    if (missing) return member.reply(q.seq, { ok: false, code: "UNSUPPORTED", message: missing });
+    const key = handleKey(policy, q);
     let pending = this.#handles.get(key);
     if (!pending) {
       pending = this.#createHandle(adapter, policy, key, q);
@@ -79,40 +115,77 @@ export class ServerBroker {
     });
     try {
       const handle = await pending;
-      if (!entry.connected) return; // the worker left while the primary was binding
-      entry.keys.add(key);
+      if (!member.connected) return; // the worker left while the primary was binding
+      this.#join(member, key);
       if (handle instanceof RoundRobinHandle) {
         const address = handle.listener!.address;
-        return entry.reply(q.seq, ok(address.port, address.hostname));
+        return member.reply(q.seq, ok(address.port, address.hostname));
       }
       if (handle instanceof ReusePortHandle) {
-        const port = await handle.portFor(entry.id);
-        // A replacement inherits its predecessor's socket: no listener closes during a reload,
-        // so no queued connection is reset.
-        const predecessor = this.#options.predecessor(entry);
-        const lent = predecessor?.keys.has(key)
-          ? await predecessor.lend(key).catch(() => undefined)
-          : undefined;
-        if (lent === undefined) return entry.reply(q.seq, ok(port));
-        // The socket passes through the primary, which may accept on it for a moment (the
-        // adapter relays those connections once its copy is closed).
-        const adopted = adapter.adopt(lent);
-        await entry.reply(q.seq, ok(port), lent);
-        await adopted.close();
-        return;
+        return await this.#reusePort(adapter, member, q, handle, ok);
       }
-      await handle.acquire(entry, (listenHandle) => entry.reply(q.seq, ok(q.port), listenHandle));
+      await handle.acquire(member, (listenHandle) => member.reply(q.seq, ok(q.port), listenHandle));
     } catch (error) {
-      await entry.reply(q.seq, bindError(error, q.hostname, q.port));
+      await member.reply(q.seq, bindError(error, q.hostname, q.port));
     }
+  }
+
+  /** Removes `member` from the handle under `key`, closing the handle when it is unused. */
+  async leave(member: M, key: string): Promise<void> {
+    this.#keys.get(member.id)?.delete(key);
+    const pending = this.#handles.get(key);
+    const handle = await pending?.catch(() => undefined);
+    if (!handle) return;
+    handle.remove(member.id);
+    if (handle.size === 0 && this.#handles.get(key) === pending) {
+      this.#handles.delete(key);
+      this.#bound.delete(key);
+      if ("close" in handle) await handle.close();
+    }
+  }
+
+  /** Removes `member` from every handle it joined (it disconnected or died). */
+  async leaveAll(member: M): Promise<void> {
+    const keys = this.#keys.get(member.id);
+    this.#keys.delete(member.id);
+    for (const key of keys ?? []) await this.leave(member, key);
+  }
+
+  #join(member: M, key: string): void {
+    const keys = this.#keys.get(member.id);
+    if (keys) keys.add(key);
+    else this.#keys.set(member.id, new Set([key]));
+  }
+
+  async #reusePort(
+    adapter: Adapter,
+    member: M,
+    q: QueryMessage,
+    handle: ReusePortHandle,
+    ok: (port: number) => QueryResult,
+  ): Promise<void> {
+    const port = await handle.portFor(member.id);
+    const result = { ...ok(port), strict: this.#options.strictReloads } as QueryResult;
+    // A replacement inherits its predecessor's socket: no listener closes during a reload, so
+    // no queued connection is reset.
+    const predecessor = this.#options.predecessor(member);
+    const lent = predecessor && this.#keys.get(predecessor.id)?.has(handle.key)
+      ? await predecessor.lend(handle.key).catch(() => undefined)
+      : undefined;
+    if (lent === undefined) return member.reply(q.seq, result);
+    // The socket passes through the primary, which may accept on it for a moment (the adapter
+    // relays those connections once its copy is closed).
+    const adopted = adapter.adopt(lent);
+    await member.reply(q.seq, result, lent);
+    await adopted.close();
   }
 
   async #createHandle(
     adapter: Adapter,
     policy: Policy,
     key: string,
-    q: Query,
-  ): Promise<RoundRobinHandle | SharedHandle | ReusePortHandle> {
+    q: QueryMessage,
+  ): Promise<Handle> {
     const options = {
       hostname: q.hostname ?? undefined,
       port: q.port,
@@ -132,23 +205,33 @@ export class ServerBroker {
     handle.listener = await adapter.listen(options, (c) => handle.distribute(c));
     return handle;
   }
-
-  /** Removes `entry` from the handle under `key`, closing the handle when it is unused. */
-  async leave(entry: Entry, key: string): Promise<void> {
-    entry.keys.delete(key);
-    const pending = this.#handles.get(key);
-    const handle = await pending?.catch(() => undefined);
-    if (!handle) return;
-    handle.remove(entry.id);
-    if (handle.size === 0 && this.#handles.get(key) === pending) {
-      this.#handles.delete(key);
-      this.#bound.delete(key);
-      if ("close" in handle) await handle.close();
-    }
-  }
 }
 
-/** Why `adapter` cannot do `policy`, or `undefined` if it can. */
+/**
+ * The handle key of a query under `policy`: "policy|host|port". For port 0, the Nth server of
+ * each worker on that host shares one port (Node's `index`), so the index is part of the key.
+ *
+ * @example
+ * ```ts ignore
+ * handleKey("round-robin", { hostname: null, port: 0, index: 1 }); // "round-robin||0#1"
+ * ```
+ */
+export function handleKey(
+  policy: Policy,
+  q: Pick<QueryMessage, "hostname" | "port" | "index">,
+): string {
+  return `${policy}|${q.hostname ?? ""}|${q.port}${q.port === 0 ? `#${q.index}` : ""}`;
+}
+
+/**
+ * Why `adapter` cannot do `policy`, or `undefined` if it can.
+ *
+ * @example
+ * ```ts ignore
+ * const missing = missingCapability(adapter, "shared");
+ * if (missing) throw new ClusterError("UNSUPPORTED", missing);
+ * ```
+ */
 export function missingCapability(adapter: Adapter, policy: Policy): string | undefined {
   const caps = adapter.capabilities;
   const where = `${adapter.runtime} ${adapter.version}`;

@@ -8,6 +8,7 @@
 
 import type { Adapter, Policy, Serialization, StdioOption } from "./types.ts";
 import { POLICIES } from "./types.ts";
+import { type Checks, checks, isPlainObject } from "./_checks.ts";
 
 /** What makes a worker ready: coming online, its first bound server, or its own `ready()`. */
 export type Readiness = "online" | "listening" | "manual";
@@ -245,26 +246,24 @@ export interface ResolvedOptions {
   readonly adapter: Adapter | undefined;
 }
 
+/** Options whose default the adapter decides at spawn, or that are unset by default. */
+type AdapterDecides =
+  | "workers"
+  | "policy"
+  | "exec"
+  | "execArgv"
+  | "cwd"
+  | "stdio"
+  | "uid"
+  | "gid"
+  | "adapter";
+
 /** Every default, in one place. Options the adapter decides (workers, exec…) are not here. */
-export const DEFAULTS: {
-  readonly args: readonly string[];
-  readonly env: Readonly<Record<string, string>>;
-  readonly silent: boolean;
-  readonly serialization: Serialization;
-  readonly maxInFlight: number;
-  readonly shutdownTimeout: number;
-  readonly respawn: Readonly<Required<RespawnOptions>>;
-  readonly readiness: Readiness;
-  readonly readyTimeout: number;
-  readonly heartbeatTimeout: number;
-  readonly heartbeatInterval: number;
-  readonly killTimeout: number;
-  readonly maxRequests: number;
-  readonly maxMemory: number;
-  readonly reloadConcurrency: number;
-  readonly signals: boolean;
-  readonly strictReloads: boolean;
-} = Object.freeze({
+export const DEFAULTS: Readonly<
+  Omit<ResolvedOptions, AdapterDecides | "respawn"> & {
+    respawn: Readonly<Required<RespawnOptions>>;
+  }
+> = Object.freeze({
   args: Object.freeze([]),
   env: Object.freeze({}),
   silent: false,
@@ -294,9 +293,7 @@ export const DEFAULTS: {
 const READINESS: readonly Readiness[] = ["listening", "manual", "online"];
 const SERIALIZATIONS: readonly Serialization[] = ["json", "advanced"];
 const STDIO_MODES = ["pipe", "inherit", "ignore"];
-/** Timers fire at once beyond this (a 32-bit signed millisecond count): about 24.8 days. */
-const MAX_DELAY = 2 ** 31 - 1;
-const WHERE = "Cannot create the cluster";
+const check: Checks = checks("Cannot create the cluster");
 
 /**
  * Validates `options` and returns them with every default filled in. Throws a `TypeError`
@@ -311,27 +308,30 @@ const WHERE = "Cannot create the cluster";
  * ```
  */
 export function resolveOptions(options: ClusterOptions = {}): ResolvedOptions {
-  if (!isPlainObject(options)) {
-    throw new TypeError(`${WHERE}: options must be an object: current value is ${show(options)}`);
-  }
-  const o = options;
+  if (!isPlainObject(options)) check.fail(TypeError, "options", "an object", options);
+  const o: ClusterOptions = options;
   const d = DEFAULTS;
+  const { delay, flag, integer, oneOf, strings, text } = check;
+  const optional = <T>(value: T | undefined, resolve: (value: T) => T): T | undefined =>
+    value === undefined ? undefined : resolve(value);
   const resolved: ResolvedOptions = {
-    workers: o.workers === undefined ? undefined : integer("workers", o.workers, 0),
-    policy: o.policy === undefined ? undefined : oneOf("policy", o.policy, POLICIES),
-    exec: o.exec === undefined ? undefined : text("exec", o.exec),
+    workers: optional(o.workers, (v) => integer("workers", v, 0)),
+    policy: optional(o.policy, (v) => oneOf("policy", v, POLICIES)),
+    exec: optional(o.exec, (v) => text("exec", v)),
     args: o.args === undefined ? d.args : strings("args", o.args),
     execArgv: o.execArgv === undefined ? undefined : strings("execArgv", o.execArgv),
-    env: o.env === undefined ? d.env : checkEnv(WHERE, "env", o.env),
-    cwd: o.cwd === undefined ? undefined : text("cwd", o.cwd),
+    env: o.env === undefined ? d.env : checkEnv("Cannot create the cluster", "env", o.env),
+    cwd: optional(o.cwd, (v) => text("cwd", v)),
     silent: flag("silent", o.silent, d.silent),
     serialization: o.serialization === undefined
       ? d.serialization
       : oneOf("serialization", o.serialization, SERIALIZATIONS),
-    stdio: o.stdio === undefined ? undefined : stdio(o.stdio),
-    uid: o.uid === undefined ? undefined : integer("uid", o.uid, 0),
-    gid: o.gid === undefined ? undefined : integer("gid", o.gid, 0),
-    maxInFlight: o.maxInFlight === undefined ? d.maxInFlight : integer("maxInFlight", o.maxInFlight, 1),
+    stdio: optional(o.stdio, stdio),
+    uid: optional(o.uid, (v) => integer("uid", v, 0)),
+    gid: optional(o.gid, (v) => integer("gid", v, 0)),
+    maxInFlight: o.maxInFlight === undefined
+      ? d.maxInFlight
+      : integer("maxInFlight", o.maxInFlight, 1),
     shutdownTimeout: delay("shutdownTimeout", o.shutdownTimeout, d.shutdownTimeout, 0),
     respawn: respawn(o.respawn),
     readiness: o.readiness === undefined ? d.readiness : oneOf("readiness", o.readiness, READINESS),
@@ -339,14 +339,14 @@ export function resolveOptions(options: ClusterOptions = {}): ResolvedOptions {
     heartbeatTimeout: delay("heartbeatTimeout", o.heartbeatTimeout, d.heartbeatTimeout, 0),
     heartbeatInterval: delay("heartbeatInterval", o.heartbeatInterval, d.heartbeatInterval, 0),
     killTimeout: delay("killTimeout", o.killTimeout, d.killTimeout, 0),
-    maxRequests: count("maxRequests", o.maxRequests, d.maxRequests),
-    maxMemory: count("maxMemory", o.maxMemory, d.maxMemory),
+    maxRequests: check.number("maxRequests", o.maxRequests, d.maxRequests, 0),
+    maxMemory: check.number("maxMemory", o.maxMemory, d.maxMemory, 0),
     reloadConcurrency: o.reloadConcurrency === undefined
       ? d.reloadConcurrency
       : integer("reloadConcurrency", o.reloadConcurrency, 1),
     signals: flag("signals", o.signals, d.signals),
     strictReloads: flag("strictReloads", o.strictReloads, d.strictReloads),
-    adapter: o.adapter === undefined ? undefined : adapter(o.adapter),
+    adapter: optional(o.adapter, adapter),
   };
   checkHeartbeats(resolved, o.heartbeatInterval === undefined);
   return resolved;
@@ -361,13 +361,15 @@ export function resolveOptions(options: ClusterOptions = {}): ResolvedOptions {
  * console.log(needsHeartbeats(resolveOptions({ maxRequests: 1000 }))); // true
  * ```
  */
-export function needsHeartbeats(options: ResolvedOptions): boolean {
+export function needsHeartbeats(
+  options: Pick<ResolvedOptions, "heartbeatTimeout" | "maxRequests" | "maxMemory">,
+): boolean {
   return options.heartbeatTimeout > 0 || options.maxRequests > 0 || options.maxMemory > 0;
 }
 
 /**
  * Checks an environment object (the `env` option, or `fork(env)`): an object of strings.
- * Returns a frozen copy.
+ * Returns a frozen copy. `where` starts the error message.
  *
  * @example
  * ```ts
@@ -380,8 +382,9 @@ export function checkEnv(
   name: string,
   env: unknown,
 ): Readonly<Record<string, string>> {
+  const local: Checks = checks(where);
   if (!isPlainObject(env)) {
-    fail(TypeError, where, name, "an object of strings", env, 'e.g. { PORT: "8000" }');
+    local.fail(TypeError, name, "an object of strings", env, 'e.g. { PORT: "8000" }');
   }
   const copy: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
@@ -389,7 +392,7 @@ export function checkEnv(
       const hint = typeof value === "number" || typeof value === "boolean"
         ? `write "${value}"`
         : undefined;
-      fail(TypeError, where, `${name}.${key}`, "a string", value, hint);
+      local.fail(TypeError, `${name}.${key}`, "a string", value, hint);
     }
     copy[key] = value;
   }
@@ -398,16 +401,16 @@ export function checkEnv(
 
 function checkHeartbeats(o: ResolvedOptions, defaultInterval: boolean): void {
   if (!needsHeartbeats(o)) return;
-  const why = o.heartbeatTimeout > 0
+  const reader = o.heartbeatTimeout > 0
     ? "'heartbeatTimeout' is set"
     : `'${o.maxRequests > 0 ? "maxRequests" : "maxMemory"}' is set (recycling reads heartbeats)`;
   if (o.heartbeatInterval === 0) {
-    fail(RangeError, WHERE, "heartbeatInterval", `a number > 0 when ${why}`, 0, "e.g. 1000");
+    check.fail(RangeError, "heartbeatInterval", `a number > 0 when ${reader}`, 0, "e.g. 1000");
   }
   if (o.heartbeatTimeout > 0 && o.heartbeatInterval >= o.heartbeatTimeout) {
     const current = `${o.heartbeatInterval}${defaultInterval ? " (the default)" : ""}`;
     throw new RangeError(
-      `${WHERE}: 'heartbeatInterval' must be less than 'heartbeatTimeout' ` +
+      `Cannot create the cluster: 'heartbeatInterval' must be less than 'heartbeatTimeout' ` +
         `(${o.heartbeatTimeout}), or the watchdog kills healthy workers: current value is ` +
         `${current}; set heartbeatInterval to at most a quarter of heartbeatTimeout, e.g. ` +
         `${Math.max(1, Math.floor(o.heartbeatTimeout / 4))}`,
@@ -419,22 +422,23 @@ function respawn(value: unknown): Readonly<Required<RespawnOptions>> | false {
   if (value === undefined || value === true) return DEFAULTS.respawn;
   if (value === false) return false;
   if (!isPlainObject(value)) {
-    fail(TypeError, WHERE, "respawn", "a boolean or an object of respawn options", value);
+    check.fail(TypeError, "respawn", "a boolean or an object of respawn options", value);
   }
   const r = value as RespawnOptions;
   const d = DEFAULTS.respawn;
+  const { delay } = check;
   const resolved = {
     base: delay("respawn.base", r.base, d.base, 0),
-    factor: number("respawn.factor", r.factor, d.factor, 1),
+    factor: check.number("respawn.factor", r.factor, d.factor, 1),
     cap: delay("respawn.cap", r.cap, d.cap, 0),
     stableUptime: delay("respawn.stableUptime", r.stableUptime, d.stableUptime, 0),
     maxRestarts: r.maxRestarts === undefined
       ? d.maxRestarts
-      : integer("respawn.maxRestarts", r.maxRestarts, 1),
+      : check.integer("respawn.maxRestarts", r.maxRestarts, 1),
     window: delay("respawn.window", r.window, d.window, 1),
   };
   if (resolved.cap < resolved.base) {
-    fail(RangeError, WHERE, "respawn.cap", `>= 'respawn.base' (${resolved.base})`, resolved.cap);
+    check.fail(RangeError, "respawn.cap", `>= 'respawn.base' (${resolved.base})`, resolved.cap);
   }
   return Object.freeze(resolved);
 }
@@ -444,13 +448,8 @@ function stdio(value: unknown): StdioOption {
     ? STDIO_MODES.includes(value)
     : Array.isArray(value) && value.filter((v) => v === "ipc").length === 1;
   if (!ok) {
-    fail(
-      TypeError,
-      WHERE,
-      "stdio",
-      '"pipe", "inherit", "ignore" or an array with "ipc" once (the worker\'s channel)',
-      value,
-    );
+    const what = '"pipe", "inherit", "ignore" or an array with "ipc" once (the worker\'s channel)';
+    check.fail(TypeError, "stdio", what, value);
   }
   return value as StdioOption;
 }
@@ -458,98 +457,7 @@ function stdio(value: unknown): StdioOption {
 function adapter(value: unknown): Adapter {
   const a = value as Partial<Adapter> | null;
   if (typeof a !== "object" || a === null || typeof a.spawn !== "function") {
-    fail(TypeError, WHERE, "adapter", "an Adapter (see src/types.ts)", value);
+    check.fail(TypeError, "adapter", "an Adapter (see src/types.ts)", value);
   }
   return value as Adapter;
-}
-
-function integer(name: string, value: unknown, min: number): number {
-  if (typeof value !== "number") fail(TypeError, WHERE, name, `an integer >= ${min}`, value);
-  if (!Number.isSafeInteger(value) || value < min) {
-    fail(RangeError, WHERE, name, `an integer >= ${min}`, value);
-  }
-  return value;
-}
-
-/** A finite number >= `min`, or the default. */
-function number(name: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number") fail(TypeError, WHERE, name, `a number >= ${min}`, value);
-  if (!Number.isFinite(value) || value < min) {
-    fail(RangeError, WHERE, name, `a finite number >= ${min}`, value);
-  }
-  return value;
-}
-
-/** A count (requests, bytes) >= 0, or the default. */
-function count(name: string, value: unknown, fallback: number): number {
-  return number(name, value, fallback, 0);
-}
-
-/** A duration in ms that a timer can wait (>= `min`, at most ~24.8 days), or the default. */
-function delay(name: string, value: unknown, fallback: number, min: number): number {
-  const ms = number(name, value, fallback, min);
-  if (ms > MAX_DELAY) {
-    fail(RangeError, WHERE, name, `at most ${MAX_DELAY} ms (timers fire at once beyond)`, ms);
-  }
-  return ms;
-}
-
-function flag(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== "boolean") fail(TypeError, WHERE, name, "true or false", value);
-  return value;
-}
-
-function text(name: string, value: unknown): string {
-  if (typeof value !== "string" || value === "") {
-    fail(TypeError, WHERE, name, "a non-empty string", value);
-  }
-  return value;
-}
-
-function strings(name: string, value: unknown): readonly string[] {
-  if (!Array.isArray(value)) fail(TypeError, WHERE, name, "an array of strings", value);
-  const bad = value.findIndex((item) => typeof item !== "string");
-  if (bad !== -1) fail(TypeError, WHERE, `${name}[${bad}]`, "a string", value[bad]);
-  return Object.freeze([...value]);
-}
-
-function oneOf<T extends string>(name: string, value: unknown, choices: readonly T[]): T {
-  if (!choices.includes(value as T)) {
-    fail(TypeError, WHERE, name, `one of ${choices.map((c) => `"${c}"`).join(", ")}`, value);
-  }
-  return value as T;
-}
-
-/** Throws "`where`: '`name`' must be `what`: current value is `value`[; `hint`]". */
-function fail(
-  Kind: TypeErrorConstructor | RangeErrorConstructor,
-  where: string,
-  name: string,
-  what: string,
-  value: unknown,
-  hint?: string,
-): never {
-  throw new Kind(
-    `${where}: '${name}' must be ${what}: current value is ${show(value)}${hint ? `; ${hint}` : ""}`,
-  );
-}
-
-/** A value as a message shows it: strings quoted, objects as (short) JSON, never throwing. */
-function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  if (typeof value === "symbol" || typeof value === "bigint") return `${String(value)} (a ${typeof value})`;
-  if (typeof value !== "object" || value === null) return String(value);
-  try {
-    const json = JSON.stringify(value);
-    return json.length > 80 ? `${json.slice(0, 77)}...` : json;
-  } catch {
-    return Array.isArray(value) ? "an array" : "an object";
-  }
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -1,32 +1,40 @@
 /**
- * The primary side: Node's lib/internal/cluster/primary.js as a class. It owns the worker
- * registry, forking, and the `queryServer` broker that maps each listen address to one
- * round-robin, shared or reuse-port handle.
+ * The primary side: Node's lib/internal/cluster/primary.js as a class. `Cluster` is the public
+ * API and the worker registry; it routes the workers' server messages to the `queryServer`
+ * broker (`_broker.ts`) through one table, as Node's `methodMessageMapping` does, and leaves
+ * slots, restarts, reloads and the watchdog to the supervisor (`_supervisor.ts`).
  *
  * @module
  */
 
-import { Entry, type EntryHooks, errorLine } from "./_entry.ts";
-import { RestartTracker } from "./_restarts.ts";
+import { missingCapability, ServerBroker } from "./_broker.ts";
+import { runtime } from "./_runtime.ts";
+import { installSignals } from "./_signals.ts";
+import { spawnOptions } from "./_spawn.ts";
+import { Supervisor } from "./_supervisor.ts";
+import { WorkerRecord, type WorkerRecordHooks } from "./_worker_record.ts";
+import { type ClusterWorker, currentWorker } from "./child.ts";
+import { Emitter } from "./emitter.ts";
+import { ClusterError } from "./errors.ts";
+import type { ClusterEvents } from "./events.ts";
 import {
   checkEnv,
   type ClusterOptions,
-  DEFAULTS,
-  needsHeartbeats,
   type ResolvedOptions,
   resolveOptions,
   type ShutdownOptions,
 } from "./options.ts";
-import { Emitter } from "./emitter.ts";
-import type { ClusterEvents } from "./events.ts";
-import { installSignals } from "./_signals.ts";
-import { ENV_HEARTBEAT, ENV_SIGNALS, ENV_TOKEN, ENV_WORKER_ID, runtime } from "./_runtime.ts";
-import { type ClusterWorker, currentWorker } from "./child.ts";
-import { ClusterError } from "./errors.ts";
-import type { WorkerToPrimary } from "./protocol.ts";
-import { missingCapability, ServerBroker } from "./_broker.ts";
+import type { ServerMessage } from "./protocol.ts";
 import type { Adapter } from "./types.ts";
 import type { Worker } from "./worker.ts";
+
+/** A handler of one kind of server message, keyed by its `cmd`. */
+type ServerMessageTable = {
+  [C in ServerMessage["cmd"]]: (
+    record: WorkerRecord,
+    message: Extract<ServerMessage, { cmd: C }>,
+  ) => void | Promise<void>;
+};
 
 /**
  * A cluster of worker processes sharing listen addresses.
@@ -48,23 +56,36 @@ export class Cluster extends Emitter<ClusterEvents> {
   #options: ResolvedOptions;
   #adapter: Promise<Adapter>;
   #nextId = 1;
-  #nextSlot = 0;
-  #entries = new Map<number, Entry>();
+  #records = new Map<number, WorkerRecord>();
   #workers = new Map<number, Worker>();
-  #slots = new Map<number, Slot>();
-  #broker: ServerBroker;
+  #broker: ServerBroker<WorkerRecord>;
+  #supervisor: Supervisor<WorkerRecord>;
   #shutdown: Promise<void> | undefined;
-  #reloading: Promise<void> | undefined;
-  #watchdog: ReturnType<typeof setInterval> | undefined;
-  #signalsOff: Array<() => void> = [];
-  #hooks: EntryHooks = {
+  #signalsInstalled = false;
+  #uninstallSignals: (() => void) | undefined;
+  #recordHooks: WorkerRecordHooks = {
     emit: (event, ...args) => this.emit(event, ...args),
-    exited: (entry, code, signal) => this.#onExited(entry, code, signal),
-    onInternal: (entry, message, handle) => this.#onInternal(entry, message, handle),
-    forget: (entry, dead) => this.#forget(entry, dead),
+    dispatch: (record, message) => this.#dispatch(record, message),
+    heartbeat: (record, stats) => this.#supervisor.heartbeat(record, stats),
+    forget: (record, dead) => this.#forget(record, dead),
+    exited: (record, code, signal) => this.#supervisor.exited(record, code, signal),
+  };
+  /** Node's `methodMessageMapping`: the cluster's handler of each server message. */
+  #serverMessages: ServerMessageTable = {
+    query: (record, message) => this.#broker.query(record, message),
+    listening: (record, message) => {
+      // Synchronous, so that "listening" is emitted before messages the worker sent after it.
+      if (this.#broker.listening(record, message.key, message.address)) {
+        record.listening(message.address, message.resetsOnClose ?? false);
+      } else if (!record.exitedAfterDisconnect) {
+        // (A worker being disconnected may report a bind that raced with it: not an error.)
+        record.reportBadMessage(`listening on ${message.key}, which it never asked for`);
+      }
+    },
+    close: (record, message) => this.#broker.leave(record, message.key),
   };
 
-  /** Creates a cluster; nothing starts until `start()` or `fork()`. */
+  /** Creates a cluster; nothing starts until `start()` or `fork()`. Throws on a bad option. */
   constructor(options: ClusterOptions = {}) {
     super();
     this.#options = resolveOptions(options);
@@ -72,9 +93,21 @@ export class Cluster extends Emitter<ClusterEvents> {
     this.#adapter = adapter ? Promise.resolve(adapter) : runtime().loadAdapter();
     this.#adapter.catch(() => {});
     this.#broker = new ServerBroker(this.#adapter, {
-      policy: this.#options.policy ?? "round-robin",
+      policy: this.#options.policy,
       maxInFlight: this.#options.maxInFlight,
-      predecessor: (entry) => this.#predecessor(entry),
+      strictReloads: this.#options.strictReloads,
+      predecessor: (member) => this.#supervisor.predecessor(member),
+    });
+    this.#supervisor = new Supervisor(this.#options, {
+      fork: (slot, env) => this.#fork(slot, env),
+      now: () => performance.now(),
+      setTimeout: (callback, ms) => setTimeout(callback, ms),
+      clearTimeout: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
+      unref: (timer) => {
+        this.#adapter.then((a) => a.unrefTimer(timer as ReturnType<typeof setTimeout>), () => {});
+      },
+      random: Math.random,
+      emit: (event, ...args) => this.emit(event, ...args),
     });
   }
 
@@ -106,9 +139,10 @@ export class Cluster extends Emitter<ClusterEvents> {
    */
   async start(): Promise<void> {
     const adapter = await this.#adapter;
-    const missing = missingCapability(adapter, this.#options.policy ?? "round-robin");
+    const { policy, serialization } = this.#options;
+    // An unset policy is decided per address (serve() or listen()): checked at each query.
+    const missing = policy && missingCapability(adapter, policy);
     if (missing) throw new ClusterError("UNSUPPORTED", missing);
-    const serialization = this.#options.serialization;
     if (!adapter.capabilities.serialization.includes(serialization)) {
       throw new ClusterError(
         "UNSUPPORTED",
@@ -116,30 +150,30 @@ export class Cluster extends Emitter<ClusterEvents> {
           `${adapter.version}: use ${adapter.capabilities.serialization.join(" or ")}`,
       );
     }
-    this.#startSupervision(adapter);
+    this.#installSignals(adapter);
     const count = this.#options.workers ?? adapter.availableParallelism();
-    await Promise.all(Array.from({ length: count }, () => this.#addSlot({}).firstReady));
+    await Promise.all(Array.from({ length: count }, () => this.#supervisor.addSlot({}).ready));
   }
 
   /**
    * Forks one more worker (in a new slot, supervised like the others) with extra environment
-   * variables. Returns at once; the worker comes online later.
+   * variables (string values). Returns at once; the worker comes online later.
    */
   fork(env: Record<string, string> = {}): Worker {
     if (this.#shutdown) {
       throw new ClusterError("SHUT_DOWN", "Cannot fork: the cluster is shutting down");
     }
     const extra = checkEnv("Cannot fork", "env", env);
-    // Supervision (watchdog, signals) covers workers forked without start() too.
-    this.#adapter.then((adapter) => this.#startSupervision(adapter), () => {});
-    return this.#addSlot(extra).current!.worker;
+    this.#adapter.then((adapter) => this.#installSignals(adapter), () => {});
+    return this.#supervisor.addSlot(extra).worker.worker;
   }
 
   /** Sends `message` to every connected worker. */
   async broadcast(message: unknown): Promise<void> {
-    const sends = [...this.#entries.values()].filter((s) => s.connected).map((s) =>
-      s.send(message)
-    );
+    const sends = [];
+    for (const record of this.#records.values()) {
+      if (record.connected) sends.push(record.send(message));
+    }
     await Promise.allSettled(sends);
   }
 
@@ -156,8 +190,7 @@ export class Cluster extends Emitter<ClusterEvents> {
         new ClusterError("SHUT_DOWN", "Cannot reload: the cluster is shutting down"),
       );
     }
-    this.#reloading ??= this.#doReload().finally(() => (this.#reloading = undefined));
-    return this.#reloading;
+    return this.#supervisor.reload();
   }
 
   /**
@@ -166,21 +199,15 @@ export class Cluster extends Emitter<ClusterEvents> {
    */
   async scale(count: number): Promise<void> {
     if (!(Number.isInteger(count) && count >= 0)) {
-      throw new RangeError(`Cannot scale: 'count' must be an integer >= 0: current value is ${count}`);
+      throw new RangeError(
+        `Cannot scale: 'count' must be an integer >= 0: current value is ${count}`,
+      );
     }
     if (this.#shutdown) {
       throw new ClusterError("SHUT_DOWN", "Cannot scale: the cluster is shutting down");
     }
-    this.#startSupervision(await this.#adapter);
-    const active = [...this.#slots.values()].filter((slot) => !slot.stopped);
-    const timeout = this.#options.shutdownTimeout;
-    if (count > active.length) {
-      const added = Array.from({ length: count - active.length }, () => this.#addSlot({}));
-      await Promise.all(added.map((slot) => slot.firstReady));
-    } else {
-      const removed = active.sort((a, b) => b.index - a.index).slice(0, active.length - count);
-      await Promise.all(removed.map((slot) => this.#retire(slot, timeout)));
-    }
+    this.#installSignals(await this.#adapter);
+    await this.#supervisor.scale(count);
   }
 
   /**
@@ -197,320 +224,73 @@ export class Cluster extends Emitter<ClusterEvents> {
         ),
       );
     }
-    this.#shutdown ??= this.#doShutdown(timeout);
+    this.#shutdown ??= this.#shutDown(timeout);
     return this.#shutdown;
   }
 
-  async #doShutdown(timeout: number): Promise<void> {
-    if (this.#watchdog !== undefined) clearInterval(this.#watchdog);
-    for (const slot of this.#slots.values()) {
-      slot.stopped = true;
-      if (slot.timer !== undefined) clearTimeout(slot.timer);
-      if (!slot.current?.isReady) {
-        slot.settle.reject(new ClusterError("SHUT_DOWN", `Slot ${slot.index} was shut down`));
-      }
-    }
+  async #shutDown(timeout: number): Promise<void> {
+    this.#supervisor.stop();
     // Stop accepting first (the primary's listen sockets), then let the workers drain.
     await this.#broker.closeAll();
-    await Promise.all([...this.#entries.values()].map((entry) => entry.stop(timeout)));
-    for (const off of this.#signalsOff.splice(0)) off();
+    await Promise.all([...this.#records.values()].map((record) => record.stop(timeout)));
+    this.#uninstallSignals?.();
   }
 
-  // ---- supervision ----------------------------------------------------------------------
-
-  #started = false;
-
-  #startSupervision(adapter: Adapter): void {
-    if (this.#started) return;
-    this.#started = true;
-    const slots = () => [...this.#slots.values()].filter((slot) => !slot.stopped);
-    const o = this.#options;
-    const timeout = o.heartbeatTimeout;
-    if (needsHeartbeats(o)) {
-      const every = Math.max(50, Math.min(timeout > 0 ? timeout / 4 : 1000, 1000));
-      this.#watchdog = setInterval(() => this.#watch(), every);
-      adapter.unrefTimer(this.#watchdog);
-    }
-    if (o.signals) {
-      this.#signalsOff.push(installSignals(adapter, {
-        shutdown: () => this.shutdown(),
-        reload: () => this.reload(),
-        scale: (count) => this.scale(count),
-        get activeSlots() {
-          return slots().length;
-        },
-        killAll: () => {
-          for (const entry of this.#entries.values()) entry.kill("SIGKILL");
-        },
-        error: (error) => this.emit("error", error as Error, undefined),
-      }));
-    }
-  }
-
-  /** Creates a slot and forks its first worker. */
-  #addSlot(env: Record<string, string>): Slot {
-    let settle!: Slot["settle"];
-    const firstReady = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    firstReady.catch(() => {});
-    const { maxRequests, respawn } = this.#options;
-    const slot: Slot = {
-      index: this.#nextSlot++,
-      env,
-      current: undefined,
-      tracker: new RestartTracker(respawn || DEFAULTS.respawn),
-      timer: undefined,
-      stopped: false,
-      replacing: false,
-      recycleAt: maxRequests > 0 ? maxRequests * (1 + Math.random() * 0.1) : Infinity,
-      firstReady,
-      settle,
-    };
-    this.#slots.set(slot.index, slot);
-    slot.current = this.#forkInto(slot);
-    return slot;
-  }
-
-  /** Forks a worker for `slot` (it becomes `slot.current` only if the caller says so). */
-  #forkInto(slot: Slot): Entry {
-    const entry = new Entry(
+  /** The supervisor's `fork`: a new record in the registry, spawned once the adapter is here. */
+  #fork(slot: number, env: Readonly<Record<string, string>>): WorkerRecord {
+    const record = new WorkerRecord(
       this.#nextId++,
-      slot.index,
+      slot,
       this.#options.readiness,
-      this.#hooks,
+      this.#recordHooks,
     );
-    this.#entries.set(entry.id, entry);
-    this.#workers.set(entry.id, entry.worker);
-    this.emit("fork", entry.worker);
-    this.#adapter.then(
-      (adapter) => this.#spawn(adapter, entry, slot.env),
-      (error) => entry.failed(error),
-    );
-    const readyTimeout = this.#options.readyTimeout;
-    const timer = setTimeout(() => {
-      if (!entry.isReady) {
-        this.emit(
-          "error",
-          new ClusterError(
-            "WORKER_START_FAILED",
-            `Worker ${entry.id} (slot ${slot.index}) was not ready within ${readyTimeout} ms: killing it`,
-          ),
-          entry.worker,
-        );
-        entry.terminate("SIGKILL");
+    this.#records.set(record.id, record);
+    this.#workers.set(record.id, record.worker);
+    this.emit("fork", record.worker);
+    this.#adapter.then((adapter) => {
+      let options;
+      try {
+        options = spawnOptions(adapter, this.#options, record, env);
+      } catch (error) {
+        return record.spawnFailed(error);
       }
-    }, readyTimeout);
-    this.#adapter.then((adapter) => adapter.unrefTimer(timer), () => {});
-    entry.ready.then(() => {
-      clearTimeout(timer);
-      if (slot.current === entry) slot.settle.resolve();
-    }, () => clearTimeout(timer));
-    return entry;
+      record.attach(adapter.spawn(options, record.processEvents()));
+    }, (error) => record.spawnFailed(error));
+    return record;
   }
 
-  /** The worker `entry` is replacing, while its slot is being reloaded or recycled. */
-  #predecessor(entry: Entry): Entry | undefined {
-    const slot = this.#slots.get(entry.slot);
-    return slot?.replacing && slot.current !== entry ? slot.current : undefined;
+  #dispatch(record: WorkerRecord, message: ServerMessage): void | Promise<void> {
+    const handle = this.#serverMessages[message.cmd] as (
+      record: WorkerRecord,
+      message: ServerMessage,
+    ) => void | Promise<void>;
+    return handle(record, message);
   }
 
-  /** A worker exited: restart its slot if it was not asked to stop. */
-  #onExited(entry: Entry, code: number | null, signal: string | null): void {
-    const slot = this.#slots.get(entry.slot);
-    if (!slot || slot.current !== entry) return; // a replaced or retired worker
-    slot.current = undefined;
-    if (this.#shutdown || slot.stopped || slot.replacing || entry.exitedAfterDisconnect) return;
-    if (this.#options.respawn === false) {
-      slot.stopped = true;
-      // A worker that never got ready fails its slot (and start()) with its own reason.
-      entry.ready.catch((error) => slot.settle.reject(error));
-      return;
-    }
-    const now = performance.now();
-    const delay = slot.tracker.record({ at: now, code, signal }, now - entry.startedAt);
-    if (delay === undefined) {
-      slot.stopped = true;
-      const ends = slot.tracker.failures.map((f) => f.signal ?? String(f.code)).join(", ");
-      const tail = entry.stderrTail.trim().split("\n").slice(-5).join("\n");
-      const last = errorLine(entry.stderrTail);
-      const error = new ClusterError(
-        "CRASH_LOOP",
-        `Slot ${slot.index} stopped restarting: its workers ended ${slot.tracker.failures.length} times ` +
-          `in a row (${ends}); last error: ${last || "(none)"}; ` +
-          `last stderr lines:\n${tail || "(none)"}\nFix the worker and call scale() or reload()`,
-      );
-      this.emit("crashloop", slot.index, error);
-      this.emit("error", error, entry.worker);
-      slot.settle.reject(error);
-      return;
-    }
-    slot.timer = setTimeout(() => {
-      slot.timer = undefined;
-      if (!this.#shutdown && !slot.stopped && !slot.current) slot.current = this.#forkInto(slot);
-    }, delay);
+  #installSignals(adapter: Adapter): void {
+    if (this.#signalsInstalled || !this.#options.signals || this.#shutdown) return;
+    this.#signalsInstalled = true;
+    const supervisor = this.#supervisor;
+    this.#uninstallSignals = installSignals(adapter, {
+      shutdown: () => this.shutdown(),
+      reload: () => this.reload(),
+      scale: (count) => this.scale(count),
+      get activeSlots() {
+        return supervisor.activeSlots;
+      },
+      killAll: () => {
+        for (const record of this.#records.values()) record.kill("SIGKILL");
+      },
+      error: (error) => this.emit("error", error as Error, undefined),
+    });
   }
 
-  async #doReload(): Promise<void> {
-    const slots = [...this.#slots.values()].filter((slot) => !slot.stopped && slot.current);
-    const concurrency = this.#options.reloadConcurrency;
-    let next = 0;
-    const lane = async () => {
-      while (next < slots.length) await this.#replace(slots[next++]);
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, slots.length) }, lane));
-  }
-
-  /** Starts a new worker in `slot`, waits until it is ready, then drains the old one. */
-  async #replace(slot: Slot): Promise<void> {
-    if (slot.replacing || slot.stopped) return;
-    slot.replacing = true;
-    const old = slot.current;
-    const fresh = this.#forkInto(slot);
-    try {
-      await fresh.ready;
-    } catch (error) {
-      fresh.kill("SIGKILL");
-      throw new ClusterError(
-        "RELOAD_FAILED",
-        `Reload stopped at slot ${slot.index}: its new worker ${fresh.id} did not become ready ` +
-          `(${(error as Error).message}); worker ${old?.id} keeps serving`,
-        { cause: error },
-      );
-    } finally {
-      slot.replacing = false;
-    }
-    slot.current = fresh;
-    slot.settle.resolve();
-    slot.recycleAt = this.#options.maxRequests
-      ? this.#options.maxRequests * (1 + Math.random() * 0.1)
-      : Infinity;
-    if (old && old.state !== "dead") await old.stop(this.#options.shutdownTimeout);
-  }
-
-  async #retire(slot: Slot, timeout: number): Promise<void> {
-    slot.stopped = true;
-    if (slot.timer !== undefined) clearTimeout(slot.timer);
-    this.#slots.delete(slot.index);
-    if (slot.current) await slot.current.stop(timeout);
-  }
-
-  /** Watchdog and recycling, on heartbeats. */
-  #watch(): void {
-    const o = this.#options;
-    const now = performance.now();
-    const timeout = o.heartbeatTimeout;
-    for (const slot of this.#slots.values()) {
-      const entry = slot.current;
-      if (!entry || entry.state === "none" || entry.state === "dead" || slot.replacing) continue;
-      if (timeout > 0 && now - entry.lastBeat > timeout && !entry.exitedAfterDisconnect) {
-        if (entry.unresponsiveSince === undefined) {
-          entry.unresponsiveSince = now;
-          this.emit("unresponsive", entry.worker);
-          entry.terminate("SIGTERM");
-        } else if (now - entry.unresponsiveSince > o.killTimeout) {
-          entry.terminate("SIGKILL");
-        }
-        continue;
-      }
-      if (!entry.isReady) continue;
-      if (entry.requests >= slot.recycleAt) this.#recycle(slot, entry, "requests");
-      else if (o.maxMemory > 0 && entry.rss > o.maxMemory) {
-        this.#recycle(slot, entry, "memory");
-      }
-    }
-  }
-
-  #recycle(slot: Slot, entry: Entry, reason: "requests" | "memory"): void {
-    this.emit("recycle", entry.worker, reason);
-    this.#replace(slot).catch((error) => this.emit("error", error, entry.worker));
-  }
-
-  #entry(worker: Worker): Entry {
-    return this.#entries.get(worker.id)!;
-  }
-
-  #spawn(adapter: Adapter, entry: Entry, extraEnv: Record<string, string>): void {
-    const o = this.#options;
-    const exec = o.exec ?? adapter.mainModule();
-    if (!exec) {
-      entry.failed(new TypeError("Cannot fork: no main module to run; set the `exec` option"));
-      return;
-    }
-    const env: Record<string, string> = {
-      ...adapter.envObject(),
-      ...o.env,
-      ...extraEnv,
-      [ENV_WORKER_ID]: String(entry.id),
-      [ENV_TOKEN]: entry.token,
-    };
-    if (this.#watchdog !== undefined) env[ENV_HEARTBEAT] = String(o.heartbeatInterval);
-    if (!o.signals) env[ENV_SIGNALS] = "0";
-    entry.attach(adapter.spawn({
-      exec,
-      args: o.args,
-      execArgv: o.execArgv ?? adapter.inheritedExecArgv(),
-      env,
-      cwd: o.cwd,
-      silent: o.silent,
-      serialization: o.serialization,
-      stdio: o.stdio,
-      uid: o.uid,
-      gid: o.gid,
-    }, entry.events()));
-  }
-
-  /** Routes one decoded internal message from a worker. */
-  async #onInternal(entry: Entry, message: WorkerToPrimary, handle: unknown): Promise<void> {
-    switch (message.cmd) {
-      case "online":
-        return entry.online_();
-      case "ready":
-        return entry.readyBy("manual");
-      case "heartbeat":
-        entry.lastBeat = performance.now();
-        entry.requests = message.requests;
-        entry.rss = message.rss;
-        return;
-      case "query":
-        return await this.#broker.query(entry, message);
-      case "listening":
-        // Synchronous, so that "listening" is emitted before messages the worker sent after it.
-        if (this.#broker.listening(entry, message.key, message.address)) {
-          entry.listening(message.address);
-        } else if (!entry.exitedAfterDisconnect) {
-          // (A worker being disconnected may report a bind that raced with it: not an error.)
-          entry.bad(`listening on ${message.key}, which it never asked for`);
-        }
-        return;
-      case "close":
-        return this.#broker.leave(entry, message.key);
-      case "reply":
-        if (!entry.channel.settle(message.ack, message, handle)) {
-          entry.bad(`reply to unknown request ${message.ack}`);
-        }
-    }
-  }
-
-  /** A worker left for good: drop it from every handle and, once dead, from the registry. */
-  async #forget(entry: Entry, dead: boolean): Promise<void> {
-    for (const key of [...entry.keys]) await this.#broker.leave(entry, key);
+  /** A worker leaves: drop it from every handle and, once dead, from the registry. */
+  #forget(record: WorkerRecord, dead: boolean): void {
+    this.#broker.leaveAll(record).catch((error) => this.emit("error", error, record.worker));
     if (dead) {
-      this.#workers.delete(entry.id);
-      this.#entries.delete(entry.id);
+      this.#workers.delete(record.id);
+      this.#records.delete(record.id);
     }
   }
-}
-
-/** A position in the cluster, kept across restarts and reloads of its worker. */
-interface Slot {
-  index: number;
-  env: Record<string, string>;
-  current: Entry | undefined;
-  tracker: RestartTracker;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  /** Crash-looped, retired or shut down: never restarted. */
-  stopped: boolean;
-  replacing: boolean;
-  recycleAt: number;
-  firstReady: Promise<void>;
-  settle: { resolve(): void; reject(error: Error): void };
 }

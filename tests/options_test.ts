@@ -4,57 +4,207 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { checkEnv, type ClusterOptions, DEFAULTS, resolveOptions } from "../src/options.ts";
 
-type Bad = [label: string, options: unknown, kind: typeof TypeError | typeof RangeError, message: RegExp];
+type Bad = [
+  label: string,
+  options: unknown,
+  kind: typeof TypeError | typeof RangeError,
+  message: RegExp,
+];
 
 const BAD: Bad[] = [
-  ["options null", null, TypeError, /options must be an object: current value is null/],
-  ["options an array", [], TypeError, /options must be an object/],
-  ["workers -1", { workers: -1 }, RangeError, /'workers' must be an integer >= 0: current value is -1/],
+  ["options null", null, TypeError, /'options' must be an object: current value is null/],
+  ["options an array", [], TypeError, /'options' must be an object/],
+  [
+    "workers -1",
+    { workers: -1 },
+    RangeError,
+    /'workers' must be an integer >= 0: current value is -1/,
+  ],
   ["workers 1.5", { workers: 1.5 }, RangeError, /'workers'.*1\.5/],
   ["workers '2'", { workers: "2" }, TypeError, /'workers'.*current value is "2"/],
-  ["policy unknown", { policy: "fastest" }, TypeError, /'policy' must be one of "round-robin", "shared", "reuse-port": current value is "fastest"/],
+  [
+    "policy unknown",
+    { policy: "fastest" },
+    TypeError,
+    /'policy' must be one of "round-robin", "shared", "reuse-port": current value is "fastest"/,
+  ],
   ["exec 42", { exec: 42 }, TypeError, /'exec' must be a non-empty string: current value is 42/],
   ["exec empty", { exec: "" }, TypeError, /'exec'.*current value is ""/],
-  ["args a string", { args: "x" }, TypeError, /'args' must be an array of strings: current value is "x"/],
-  ["args a number element", { args: ["a", 1] }, TypeError, /'args\[1\]' must be a string: current value is 1/],
-  ["execArgv a string", { execArgv: "--inspect" }, TypeError, /'execArgv' must be an array of strings/],
-  ["execArgv null element", { execArgv: [null] }, TypeError, /'execArgv\[0\]' must be a string: current value is null/],
-  ["env null", { env: null }, TypeError, /'env' must be an object of strings: current value is null/],
+  [
+    "args a string",
+    { args: "x" },
+    TypeError,
+    /'args' must be an array of strings: current value is "x"/,
+  ],
+  [
+    "args a number element",
+    { args: ["a", 1] },
+    TypeError,
+    /'args\[1\]' must be a string: current value is 1/,
+  ],
+  [
+    "execArgv a string",
+    { execArgv: "--inspect" },
+    TypeError,
+    /'execArgv' must be an array of strings/,
+  ],
+  [
+    "execArgv null element",
+    { execArgv: [null] },
+    TypeError,
+    /'execArgv\[0\]' must be a string: current value is null/,
+  ],
+  [
+    "env null",
+    { env: null },
+    TypeError,
+    /'env' must be an object of strings: current value is null/,
+  ],
   ["env an array", { env: ["A=1"] }, TypeError, /'env' must be an object of strings/],
-  ["env a number value", { env: { PORT: 8000 } }, TypeError, /'env\.PORT' must be a string: current value is 8000; write "8000"/],
-  ["env an undefined value", { env: { A: undefined } }, TypeError, /'env\.A' must be a string: current value is undefined/],
+  [
+    "env a number value",
+    { env: { PORT: 8000 } },
+    TypeError,
+    /'env\.PORT' must be a string: current value is 8000; write "8000"/,
+  ],
+  [
+    "env an undefined value",
+    { env: { A: undefined } },
+    TypeError,
+    /'env\.A' must be a string: current value is undefined/,
+  ],
   ["cwd 1", { cwd: 1 }, TypeError, /'cwd' must be a non-empty string: current value is 1/],
-  ["silent 'yes'", { silent: "yes" }, TypeError, /'silent' must be true or false: current value is "yes"/],
+  [
+    "silent 'yes'",
+    { silent: "yes" },
+    TypeError,
+    /'silent' must be true or false: current value is "yes"/,
+  ],
   ["signals 0", { signals: 0 }, TypeError, /'signals' must be true or false: current value is 0/],
   ["strictReloads 1", { strictReloads: 1 }, TypeError, /'strictReloads' must be true or false/],
-  ["serialization v8", { serialization: "v8" }, TypeError, /'serialization' must be one of "json", "advanced": current value is "v8"/],
-  ["stdio 'all'", { stdio: "all" }, TypeError, /'stdio' must be "pipe", "inherit", "ignore" or an array with "ipc" once/],
-  ["stdio without ipc", { stdio: ["pipe", "pipe", "pipe"] }, TypeError, /'stdio'.*\["pipe","pipe","pipe"\]/],
+  [
+    "serialization v8",
+    { serialization: "v8" },
+    TypeError,
+    /'serialization' must be one of "json", "advanced": current value is "v8"/,
+  ],
+  [
+    "stdio 'all'",
+    { stdio: "all" },
+    TypeError,
+    /'stdio' must be "pipe", "inherit", "ignore" or an array with "ipc" once/,
+  ],
+  [
+    "stdio without ipc",
+    { stdio: ["pipe", "pipe", "pipe"] },
+    TypeError,
+    /'stdio'.*\["pipe","pipe","pipe"\]/,
+  ],
   ["stdio with ipc twice", { stdio: ["ipc", "ipc"] }, TypeError, /'stdio'/],
   ["uid -1", { uid: -1 }, RangeError, /'uid' must be an integer >= 0: current value is -1/],
   ["gid 'root'", { gid: "root" }, TypeError, /'gid'.*"root"/],
-  ["maxInFlight 0", { maxInFlight: 0 }, RangeError, /'maxInFlight' must be an integer >= 1: current value is 0/],
-  ["shutdownTimeout -1", { shutdownTimeout: -1 }, RangeError, /'shutdownTimeout' must be a finite number >= 0: current value is -1/],
-  ["shutdownTimeout Infinity", { shutdownTimeout: Infinity }, RangeError, /'shutdownTimeout'.*Infinity/],
-  ["shutdownTimeout beyond a timer", { shutdownTimeout: 2 ** 31 }, RangeError, /'shutdownTimeout' must be at most 2147483647 ms/],
-  ["readyTimeout 0", { readyTimeout: 0 }, RangeError, /'readyTimeout' must be a finite number >= 1: current value is 0/],
+  [
+    "maxInFlight 0",
+    { maxInFlight: 0 },
+    RangeError,
+    /'maxInFlight' must be an integer >= 1: current value is 0/,
+  ],
+  [
+    "shutdownTimeout -1",
+    { shutdownTimeout: -1 },
+    RangeError,
+    /'shutdownTimeout' must be a finite number >= 0: current value is -1/,
+  ],
+  [
+    "shutdownTimeout Infinity",
+    { shutdownTimeout: Infinity },
+    RangeError,
+    /'shutdownTimeout'.*Infinity/,
+  ],
+  [
+    "shutdownTimeout beyond a timer",
+    { shutdownTimeout: 2 ** 31 },
+    RangeError,
+    /'shutdownTimeout' must be at most 2147483647 ms/,
+  ],
+  [
+    "readyTimeout 0",
+    { readyTimeout: 0 },
+    RangeError,
+    /'readyTimeout' must be a finite number >= 1: current value is 0/,
+  ],
   ["readyTimeout NaN", { readyTimeout: NaN }, RangeError, /'readyTimeout'.*NaN/],
   ["heartbeatTimeout -5", { heartbeatTimeout: -5 }, RangeError, /'heartbeatTimeout'/],
-  ["killTimeout '1s'", { killTimeout: "1s" }, TypeError, /'killTimeout' must be a number >= 0: current value is "1s"/],
+  [
+    "killTimeout '1s'",
+    { killTimeout: "1s" },
+    TypeError,
+    /'killTimeout' must be a number >= 0: current value is "1s"/,
+  ],
   ["maxRequests -1", { maxRequests: -1 }, RangeError, /'maxRequests'/],
   ["maxMemory a string", { maxMemory: "1GB" }, TypeError, /'maxMemory'.*"1GB"/],
-  ["reloadConcurrency 0", { reloadConcurrency: 0 }, RangeError, /'reloadConcurrency' must be an integer >= 1: current value is 0/],
-  ["readiness unknown", { readiness: "ready" }, TypeError, /'readiness' must be one of "listening", "manual", "online": current value is "ready"/],
+  [
+    "reloadConcurrency 0",
+    { reloadConcurrency: 0 },
+    RangeError,
+    /'reloadConcurrency' must be an integer >= 1: current value is 0/,
+  ],
+  [
+    "readiness unknown",
+    { readiness: "ready" },
+    TypeError,
+    /'readiness' must be one of "listening", "manual", "online": current value is "ready"/,
+  ],
   ["adapter {}", { adapter: {} }, TypeError, /'adapter' must be an Adapter/],
-  ["respawn 'always'", { respawn: "always" }, TypeError, /'respawn' must be a boolean or an object of respawn options: current value is "always"/],
+  [
+    "respawn 'always'",
+    { respawn: "always" },
+    TypeError,
+    /'respawn' must be a boolean or an object of respawn options: current value is "always"/,
+  ],
   ["respawn null", { respawn: null }, TypeError, /'respawn'.*null/],
-  ["respawn.maxRestarts -1", { respawn: { maxRestarts: -1 } }, RangeError, /'respawn\.maxRestarts' must be an integer >= 1: current value is -1/],
-  ["respawn.maxRestarts 0", { respawn: { maxRestarts: 0 } }, RangeError, /'respawn\.maxRestarts'.*0/],
-  ["respawn.base -1", { respawn: { base: -1 } }, RangeError, /'respawn\.base' must be a finite number >= 0: current value is -1/],
-  ["respawn.factor 0.5", { respawn: { factor: 0.5 } }, RangeError, /'respawn\.factor' must be a finite number >= 1: current value is 0\.5/],
-  ["respawn.cap below base", { respawn: { base: 500, cap: 100 } }, RangeError, /'respawn\.cap' must be >= 'respawn\.base' \(500\): current value is 100/],
-  ["respawn.stableUptime '10s'", { respawn: { stableUptime: "10s" } }, TypeError, /'respawn\.stableUptime'/],
-  ["respawn.window 0", { respawn: { window: 0 } }, RangeError, /'respawn\.window' must be a finite number >= 1: current value is 0/],
+  [
+    "respawn.maxRestarts -1",
+    { respawn: { maxRestarts: -1 } },
+    RangeError,
+    /'respawn\.maxRestarts' must be an integer >= 1: current value is -1/,
+  ],
+  [
+    "respawn.maxRestarts 0",
+    { respawn: { maxRestarts: 0 } },
+    RangeError,
+    /'respawn\.maxRestarts'.*0/,
+  ],
+  [
+    "respawn.base -1",
+    { respawn: { base: -1 } },
+    RangeError,
+    /'respawn\.base' must be a finite number >= 0: current value is -1/,
+  ],
+  [
+    "respawn.factor 0.5",
+    { respawn: { factor: 0.5 } },
+    RangeError,
+    /'respawn\.factor' must be a finite number >= 1: current value is 0\.5/,
+  ],
+  [
+    "respawn.cap below base",
+    { respawn: { base: 500, cap: 100 } },
+    RangeError,
+    /'respawn\.cap' must be >= 'respawn\.base' \(500\): current value is 100/,
+  ],
+  [
+    "respawn.stableUptime '10s'",
+    { respawn: { stableUptime: "10s" } },
+    TypeError,
+    /'respawn\.stableUptime'/,
+  ],
+  [
+    "respawn.window 0",
+    { respawn: { window: 0 } },
+    RangeError,
+    /'respawn\.window' must be a finite number >= 1: current value is 0/,
+  ],
   [
     "heartbeatInterval 0 with a watchdog",
     { heartbeatTimeout: 1000, heartbeatInterval: 0 },
@@ -135,7 +285,12 @@ test("resolveOptions() fills in every default", () => {
 });
 
 test("resolveOptions() treats undefined as unset, as spread settings pass it", () => {
-  const o = resolveOptions({ exec: undefined, cwd: undefined, silent: undefined, respawn: undefined });
+  const o = resolveOptions({
+    exec: undefined,
+    cwd: undefined,
+    silent: undefined,
+    respawn: undefined,
+  });
   assert.equal(o.silent, false);
   assert.deepEqual(o.respawn, DEFAULTS.respawn);
 });
@@ -185,7 +340,10 @@ test("DEFAULTS cannot be changed", () => {
 test("checkEnv() names where, the variable and the value", () => {
   assert.throws(
     () => checkEnv("Cannot fork", "env", { PORT: 1 }),
-    { name: "TypeError", message: `Cannot fork: 'env.PORT' must be a string: current value is 1; write "1"` },
+    {
+      name: "TypeError",
+      message: `Cannot fork: 'env.PORT' must be a string: current value is 1; write "1"`,
+    },
   );
   assert.throws(() => checkEnv("Cannot fork", "env", "A=1"), /'env' must be an object of strings/);
   assert.deepEqual(checkEnv("Cannot fork", "env", { A: "1" }), { A: "1" });

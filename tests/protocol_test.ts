@@ -250,7 +250,11 @@ test("decodeAtWorker() rejects malformed primary-to-worker messages with a reaso
     { cmd: "reply", ack: 1, result: { ...OK_RESULT, key: "" } },
     { cmd: "reply", ack: 1, result: { ...OK_RESULT, hostname: 1 } },
     { cmd: "reply", ack: 1, result: { ...OK_RESULT, hostname: undefined } },
-    ...["true", 1, null].map((strict) => ({ cmd: "reply", ack: 1, result: { ...OK_RESULT, strict } })),
+    ...["true", 1, null].map((strict) => ({
+      cmd: "reply",
+      ack: 1,
+      result: { ...OK_RESULT, strict },
+    })),
     { cmd: "reply", ack: 1, result: { ok: false, message: "m" } },
     { cmd: "reply", ack: 1, result: { ok: false, code: "EADDRINUSE" } },
     { cmd: "reply", ack: 1, result: { ok: false, code: 98, message: "m" } },
@@ -420,7 +424,10 @@ test("decodeAtPrimary()/decodeAtWorker() leave optional flags absent when they w
   const listening = decodeAtPrimary(envelope(LISTENING), TOKEN) as { message: object };
   assert.equal(Object.hasOwn(listening.message, "resetsOnClose"), false);
   const reply = decodeAtWorker(envelope({ cmd: "reply", ack: 1, result: OK_RESULT }), TOKEN);
-  assert.equal(Object.hasOwn((reply as { message: { result: object } }).message.result, "strict"), false);
+  assert.equal(
+    Object.hasOwn((reply as { message: { result: object } }).message.result, "strict"),
+    false,
+  );
 });
 
 // --- round trips ----------------------------------------------------------------------------

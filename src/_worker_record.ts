@@ -1,59 +1,72 @@
-// One worker process as the primary tracks it: its channel, state, handles it joined and the
-// promises the cluster waits on. The public `Worker` is its facade (Node keeps all of this on
-// the Worker object itself and in primary.js closures).
+// One worker process as the primary tracks it: its channel, lifecycle state and readiness, and
+// the messages only it needs (`online`, `ready`, `heartbeat`, `reply`). The public `Worker` is
+// its facade. (Node keeps this on the Worker object itself and in primary.js closures.)
 
 import { Channel } from "./_channel.ts";
+import { errorLine } from "./_error_line.ts";
+import type { Emitter } from "./emitter.ts";
 import { ClusterError } from "./errors.ts";
+import type { ClusterEvents } from "./events.ts";
 import type { Readiness } from "./options.ts";
-import type { Cluster } from "./primary.ts";
 import {
   createToken,
   decodeAtPrimary,
   type QueryResult,
+  type ServerMessage,
   type WorkerToPrimary,
 } from "./protocol.ts";
-import type { ShareTarget } from "./shared_handle.ts";
-import type { Adapter, Address, ProcessHandle } from "./types.ts";
+import type { Address, ProcessEvents, ProcessHandle } from "./types.ts";
 import { Worker, type WorkerLink, type WorkerState } from "./worker.ts";
 
 const STDERR_TAIL = 4096;
 
-/** What an entry calls back into its cluster for. */
-export interface EntryHooks {
-  emit: Cluster["emit"];
-  /** Called last when the process exited (after the `exit` events). */
-  exited(entry: Entry, code: number | null, signal: string | null): void;
-  onInternal(entry: Entry, message: WorkerToPrimary, handle: unknown): Promise<void>;
-  forget(entry: Entry, dead: boolean): Promise<void>;
+/** What a worker's heartbeat reports (read by the supervisor's watchdog and recycling). */
+export interface HeartbeatStats {
+  /** Requests served so far. */
+  requests: number;
+  /** Resident memory in bytes. */
+  rss: number;
 }
 
-/** One worker's bookkeeping in the primary; the public {@linkcode Worker} is its facade. */
-export class Entry implements WorkerLink, ShareTarget {
+/** What a record calls back into its cluster for. */
+export interface WorkerRecordHooks {
+  emit: Emitter<ClusterEvents>["emit"];
+  /** A message about servers (`query`, `listening`, `close`): the cluster routes it. */
+  dispatch(record: WorkerRecord, message: ServerMessage, handle: unknown): void | Promise<void>;
+  /** The worker came online (`stats` null) or sent a heartbeat. */
+  heartbeat(record: WorkerRecord, stats: HeartbeatStats | null): void;
+  /** The worker leaves: drop it from every handle and, once `dead`, from the registry. */
+  forget(record: WorkerRecord, dead: boolean): void;
+  /** Called last when the process exited (after the `exit` events). */
+  exited(record: WorkerRecord, code: number | null, signal: string | null): void;
+}
+
+/**
+ * One worker's bookkeeping in the primary; the public {@linkcode Worker} is its facade.
+ *
+ * @example
+ * ```ts ignore
+ * const record = new WorkerRecord(1, 0, "listening", hooks);
+ * record.attach(adapter.spawn(options, record.processEvents()));
+ * await record.ready;
+ * ```
+ */
+export class WorkerRecord implements WorkerLink {
   readonly id: number;
   /** The position this worker fills (kept across restarts and reloads). */
   readonly slot: number;
-  /** When it was forked (monotonic ms). */
-  readonly startedAt: number = performance.now();
-  /** When its last heartbeat (or `online`) arrived (monotonic ms). */
-  lastBeat = 0;
-  /** When the watchdog found it unresponsive (monotonic ms). */
-  unresponsiveSince: number | undefined;
-  /** Requests served, as of the last heartbeat. */
-  requests = 0;
-  /** Resident memory in bytes, as of the last heartbeat. */
-  rss = 0;
   /** Resolves when the worker is ready (per the cluster's `readiness`); rejects if it exits. */
   readonly ready: Promise<void>;
   readonly token: string = createToken();
   readonly worker: Worker;
-  readonly channel: Channel;
-  readonly keys = new Set<string>();
-  #hooks: EntryHooks;
+  #channel: Channel;
+  #hooks: WorkerRecordHooks;
   #process: ProcessHandle | undefined;
   #state: WorkerState = "none";
   #exitedAfterDisconnect = false;
   #wasOnline = false;
   #disconnected = false;
+  #resetsOnClose = false;
   #stderr = "";
   #exited: Promise<void>;
   #exitedResolve!: () => void;
@@ -62,7 +75,7 @@ export class Entry implements WorkerLink, ShareTarget {
   #isReady = false;
   #readySettle!: { resolve(): void; reject(error: Error): void };
 
-  constructor(id: number, slot: number, readiness: Readiness, hooks: EntryHooks) {
+  constructor(id: number, slot: number, readiness: Readiness, hooks: WorkerRecordHooks) {
     this.id = id;
     this.slot = slot;
     this.#readiness = readiness;
@@ -75,7 +88,7 @@ export class Entry implements WorkerLink, ShareTarget {
       this.#spawned = { resolve, reject };
     });
     spawned.catch(() => {});
-    this.channel = new Channel(this.token, (message, handle, keepOpen) => {
+    this.#channel = new Channel(this.token, (message, handle, keepOpen) => {
       const child = this.#process;
       if (child) return child.send(message, handle, keepOpen);
       return spawned.then((p) => p.send(message, handle, keepOpen));
@@ -95,34 +108,26 @@ export class Entry implements WorkerLink, ShareTarget {
   get exitedAfterDisconnect(): boolean {
     return this.#exitedAfterDisconnect;
   }
-  /** The last lines of the worker's stderr. */
+  /** The last lines of the worker's stderr (when it is piped: `silent`). */
   get stderrTail(): string {
     return this.#stderr;
   }
   get isReady(): boolean {
     return this.#isReady;
   }
-
-  /** Marks the worker ready if `how` is what the cluster's `readiness` waits for. */
-  readyBy(how: Readiness): void {
-    if (this.#isReady || how !== this.#readiness || this.#state === "dead") return;
-    this.#isReady = true;
-    this.#readySettle.resolve();
-    this.worker.emit("ready");
-    this.#hooks.emit("ready", this.worker);
+  /** One of its servers cannot be lent and stopping it may reset queued connections. */
+  get resetsOnClose(): boolean {
+    return this.#resetsOnClose;
   }
 
-  /** Sends a signal without marking the exit as requested (a failure, e.g. a hung worker). */
-  terminate(signal: string): void {
-    if (this.#state !== "dead") this.#process?.kill(signal);
-  }
-
+  /** Gives the record its spawned process. */
   attach(process: ProcessHandle): void {
     this.#process = process;
     this.#spawned.resolve(process);
   }
 
-  events(): Parameters<Adapter["spawn"]>[1] {
+  /** The callbacks to spawn the process with. */
+  processEvents(): ProcessEvents {
     return {
       message: (raw, handle) => this.#onMessage(raw, handle),
       disconnect: () => this.#onDisconnect(),
@@ -134,14 +139,19 @@ export class Entry implements WorkerLink, ShareTarget {
     };
   }
 
+  /** Sends a signal without marking the exit as requested (a failure, e.g. a hung worker). */
+  terminate(signal: string): void {
+    if (this.#state !== "dead") this.#process?.kill(signal);
+  }
+
   send(message: unknown, handle?: unknown): Promise<void> {
-    return this.channel.sendUser(message, handle);
+    return this.#channel.sendUser(message, handle);
   }
 
   disconnect(): Promise<void> {
     this.#exitedAfterDisconnect = true;
     if (this.connected) {
-      this.channel.sendInternal({ cmd: "disconnect" }).catch(() => {});
+      this.#channel.sendInternal({ cmd: "disconnect" }).catch(() => {});
       this.#hooks.forget(this, false);
     }
     return this.#exited;
@@ -166,45 +176,41 @@ export class Entry implements WorkerLink, ShareTarget {
     await this.#exited;
   }
 
+  /** Hands a connection over (round-robin); resolves with whether the worker took it. */
   handoff(key: string, connection: unknown): Promise<boolean> {
-    return this.channel.request((seq) => ({ cmd: "newconn", seq, key }), connection)
+    return this.#channel.request((seq) => ({ cmd: "newconn", seq, key }), connection)
       .then(({ reply }) => (reply as { accepted: boolean }).accepted);
   }
 
+  /** Asks for the worker's listen socket of `key`; `undefined` if it has none to give. */
   lend(key: string): Promise<unknown> {
-    return this.channel.request((seq) => ({ cmd: "lend", seq, key }))
+    return this.#channel.request((seq) => ({ cmd: "lend", seq, key }))
       .then(({ reply, handle }) => (reply as { accepted: boolean }).accepted ? handle : undefined);
   }
 
+  /** Answers the worker's `query` `ack`. Never rejects (a gone worker needs no answer). */
   reply(ack: number, result: QueryResult, handle?: unknown): Promise<void> {
-    return this.channel.sendInternal({ cmd: "reply", ack, result }, handle).catch(() => {});
+    return this.#channel.sendInternal({ cmd: "reply", ack, result }, handle).catch(() => {});
   }
 
-  online_(): void {
-    if (this.#state !== "none") return this.bad("duplicate online message");
-    this.#state = "online";
-    this.#wasOnline = true;
-    this.lastBeat = performance.now();
-    this.worker.emit("online");
-    this.#hooks.emit("online", this.worker);
-    this.readyBy("online");
-  }
-
-  listening(address: Address): void {
+  /** A server of the worker is bound (the broker accepted its `listening`). */
+  listening(address: Address, resetsOnClose: boolean): void {
+    if (resetsOnClose) this.#resetsOnClose = true;
     if (this.#state === "online") this.#state = "listening";
     this.worker.emit("listening", address);
     this.#hooks.emit("listening", this.worker, address);
-    this.readyBy("listening");
+    this.#markReady("listening");
   }
 
-  bad(reason: string): void {
+  /** Reports a dropped message from this worker as `BAD_MESSAGE`. */
+  reportBadMessage(reason: string): void {
     this.#emitError(
       new ClusterError("BAD_MESSAGE", `Dropped a message from worker ${this.id}: ${reason}`),
     );
   }
 
   /** The worker could not even be spawned: report it and finish its life as an exit. */
-  failed(error: unknown): void {
+  spawnFailed(error: unknown): void {
     this.#spawned.reject(new ClusterError("CHANNEL_CLOSED", `Worker ${this.id} was never spawned`));
     this.#emitError(error instanceof Error ? error : new Error(String(error)));
     this.#onExit(1, null);
@@ -216,18 +222,58 @@ export class Entry implements WorkerLink, ShareTarget {
       this.worker.emit("message", decoded.data, handle);
       this.#hooks.emit("message", this.worker, decoded.data, handle);
     } else if (decoded.kind === "invalid") {
-      this.bad(decoded.reason);
+      this.reportBadMessage(decoded.reason);
     } else {
-      this.#hooks.onInternal(this, decoded.message, handle).catch((error) =>
-        this.#emitError(error)
-      );
+      this.#onInternal(decoded.message, handle);
     }
+  }
+
+  #onInternal(message: WorkerToPrimary, handle: unknown): void {
+    switch (message.cmd) {
+      case "online":
+        return this.#online();
+      case "ready":
+        return this.#markReady("manual");
+      case "heartbeat":
+        return this.#hooks.heartbeat(this, { requests: message.requests, rss: message.rss });
+      case "reply":
+        if (!this.#channel.settle(message.ack, message, handle)) {
+          this.reportBadMessage(`reply to unknown request ${message.ack}`);
+        }
+        return;
+      default:
+        try {
+          const routed = this.#hooks.dispatch(this, message, handle);
+          routed?.catch((error) => this.#emitError(error));
+        } catch (error) {
+          this.#emitError(error as Error);
+        }
+    }
+  }
+
+  #online(): void {
+    if (this.#state !== "none") return this.reportBadMessage("duplicate online message");
+    this.#state = "online";
+    this.#wasOnline = true;
+    this.#hooks.heartbeat(this, null);
+    this.worker.emit("online");
+    this.#hooks.emit("online", this.worker);
+    this.#markReady("online");
+  }
+
+  /** Marks the worker ready if `how` is what the cluster's `readiness` waits for. */
+  #markReady(how: Readiness): void {
+    if (this.#isReady || how !== this.#readiness || this.#state === "dead") return;
+    this.#isReady = true;
+    this.#readySettle.resolve();
+    this.worker.emit("ready");
+    this.#hooks.emit("ready", this.worker);
   }
 
   #onDisconnect(): void {
     if (this.#disconnected) return;
     this.#disconnected = true;
-    this.channel.close(`worker ${this.id} disconnected`);
+    this.#channel.close(`worker ${this.id} disconnected`);
     this.#hooks.forget(this, this.#state === "dead");
     if (this.#state !== "dead") this.#state = "disconnected";
     this.worker.emit("disconnect");
@@ -273,11 +319,4 @@ export class Entry implements WorkerLink, ShareTarget {
     if (this.worker.listenerCount("error") > 0) this.worker.emit("error", error);
     this.#hooks.emit("error", error, this.worker);
   }
-}
-
-/** The most telling line of a worker's stderr: its last error message, not a stack frame. */
-export function errorLine(stderr: string): string {
-  const lines = stderr.split("\n").map((line) => line.trim()).filter(Boolean);
-  const errors = lines.filter((line) => /error/i.test(line) && !line.startsWith("at "));
-  return errors[errors.length - 1] ?? lines.slice(-3).join(" | ");
 }

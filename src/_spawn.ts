@@ -1,0 +1,47 @@
+// What a worker is spawned with: the cluster's options, the adapter's defaults, and the
+// variables that make the process a worker of this primary (its id and secret token).
+
+import { ENV_HEARTBEAT, ENV_SIGNALS, ENV_TOKEN, ENV_WORKER_ID } from "./_runtime.ts";
+import { needsHeartbeats, type ResolvedOptions } from "./options.ts";
+import type { Adapter, SpawnOptions } from "./types.ts";
+
+/**
+ * The spawn options of worker `id`: environment = the primary's, then the cluster's `env`,
+ * then the slot's (`fork(env)`), then ours. Throws a `TypeError` when there is no module to run.
+ *
+ * @example
+ * ```ts ignore
+ * const options = spawnOptions(adapter, resolveOptions(), { id: 1, token }, {});
+ * adapter.spawn(options, events);
+ * ```
+ */
+export function spawnOptions(
+  adapter: Adapter,
+  options: ResolvedOptions,
+  worker: { readonly id: number; readonly token: string },
+  slotEnv: Readonly<Record<string, string>>,
+): SpawnOptions {
+  const exec = options.exec ?? adapter.mainModule();
+  if (!exec) throw new TypeError("Cannot fork: no main module to run; set the `exec` option");
+  const env: Record<string, string> = {
+    ...adapter.envObject(),
+    ...options.env,
+    ...slotEnv,
+    [ENV_WORKER_ID]: String(worker.id),
+    [ENV_TOKEN]: worker.token,
+  };
+  if (needsHeartbeats(options)) env[ENV_HEARTBEAT] = String(options.heartbeatInterval);
+  if (!options.signals) env[ENV_SIGNALS] = "0";
+  return {
+    exec,
+    args: options.args,
+    execArgv: options.execArgv ?? adapter.inheritedExecArgv(),
+    env,
+    cwd: options.cwd,
+    silent: options.silent,
+    serialization: options.serialization,
+    stdio: options.stdio,
+    uid: options.uid,
+    gid: options.gid,
+  };
+}
