@@ -189,8 +189,9 @@ export interface ClusterOptions {
   /**
    * `"reuse-port"` workers serve with a listen socket they can lend to their replacement
    * (node:http), never with the runtime's native server (`Deno.serve`, `Bun.serve`), so that
-   * reloads, scale-down and recycling never reset a queued connection, whatever the kernel's
-   * `net.ipv4.tcp_migrate_req` says. Slower on Deno and Bun.
+   * reloads and recycling never reset a queued connection, whatever the kernel's
+   * `net.ipv4.tcp_migrate_req` says. Slower on Deno and Bun. Scale-down still closes the leaving
+   * worker's listener: at `tcp_migrate_req=0` that may reset connections queued on it.
    * @default false
    */
   strictReloads?: boolean;
