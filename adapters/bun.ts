@@ -71,11 +71,14 @@ class BunAdapter extends NodeApiAdapter {
 /**
  * Creates the Bun adapter.
  *
- * @example Inject the adapter explicitly
+ * Internal: `adapters/mod.ts` loads it for this runtime; users get it through `new Cluster()`
+ * (the package does not export adapter files).
+ *
+ * @example What this runtime can do
  * ```ts ignore
- * import { Cluster } from "@x/cluster";
  * import { createBunAdapter } from "./bun.ts";
- * const cluster = new Cluster({ adapter: createBunAdapter() });
+ * const adapter = createBunAdapter();
+ * console.log(adapter.runtime, adapter.capabilities.reusePort);
  * ```
  */
 export function createBunAdapter(): Adapter {

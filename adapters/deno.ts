@@ -115,11 +115,14 @@ function inheritedFlags(deno: DenoGlobal): string[] {
 /**
  * Creates the Deno adapter.
  *
- * @example Inject the adapter explicitly
+ * Internal: `adapters/mod.ts` loads it for this runtime; users get it through `new Cluster()`
+ * (the package does not export adapter files).
+ *
+ * @example What this runtime can do
  * ```ts ignore
- * import { Cluster } from "@x/cluster";
  * import { createDenoAdapter } from "./deno.ts";
- * const cluster = new Cluster({ adapter: createDenoAdapter() });
+ * const adapter = createDenoAdapter();
+ * console.log(adapter.runtime, adapter.capabilities.sharedListenHandle);
  * ```
  */
 export function createDenoAdapter(): Adapter {

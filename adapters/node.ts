@@ -22,11 +22,14 @@ function reusePort(version: string): Capabilities["reusePort"] {
 /**
  * Creates the Node.js adapter.
  *
- * @example Inject the adapter explicitly
+ * Internal: `adapters/mod.ts` loads it for this runtime; users get it through `new Cluster()`
+ * (the package does not export adapter files).
+ *
+ * @example What this runtime can do
  * ```ts ignore
- * import { Cluster } from "@x/cluster";
  * import { createNodeAdapter } from "./node.ts";
- * const cluster = new Cluster({ adapter: createNodeAdapter() });
+ * const adapter = createNodeAdapter();
+ * console.log(adapter.runtime, adapter.capabilities.reusePort);
  * ```
  */
 export function createNodeAdapter(): Adapter {
