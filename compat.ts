@@ -39,7 +39,7 @@ export type { CompatCluster } from "./compat/_cluster.ts";
 export type { PrimaryMembers } from "./compat/_primary.ts";
 export type { NodeAddress } from "./compat/_primary_worker.ts";
 export type { ClusterSettings } from "./compat/_settings.ts";
-export type { WorkerProcessLike } from "./compat/worker.ts";
+export type { WorkerConstructor, WorkerOptions, WorkerProcessLike } from "./compat/worker.ts";
 /** The type of `settings.stdio` (the core's). */
 export type { StdioOption, StdioValue } from "./mod.ts";
 export { Worker };

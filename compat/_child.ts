@@ -1,13 +1,16 @@
 // Ports lib/internal/cluster/child.js on top of our core: `cluster.worker` with the worker's
-// disconnect()/destroy(), user messages on `process.on("message")` (_process_messages.ts), and
-// `server.listen()` shared with the other workers (_listen_hook.ts, Node's _getServer).
+// disconnect()/destroy(), user messages on `process.on("message")` (_process_messages.ts), the
+// sockets it sends (_process_send.ts), and `server.listen()` shared with the other workers
+// (_listen_hook.ts, Node's _getServer).
 
 import process from "node:process";
 import { Cluster, type ClusterWorker } from "../mod.ts";
 import { installListenHook } from "./_listen_hook.ts";
 import { installMessageRouting } from "./_process_messages.ts";
+import { installSendRouting } from "./_process_send.ts";
+import { uncaught } from "./_uncaught.ts";
 import { compatMessage, ENV_COMPAT_ID, LEAVING } from "./_wire.ts";
-import { Worker, type WorkerProcessLike } from "./worker.ts";
+import { bindSide, Worker, type WorkerProcessLike } from "./worker.ts";
 
 let current: Worker | undefined;
 
@@ -18,8 +21,16 @@ export function workerSide(): Worker {
   // The id node:cluster gave this worker (see _primary.ts); the core's id otherwise.
   const id = Number(process.env[ENV_COMPAT_ID]) || core.id;
   delete process.env[ENV_COMPAT_ID];
+  // Before the Worker adds its `message` listener to process, so that it gets user messages.
+  installMessageRouting(core);
+  installSendRouting();
   const leave = leaving(core);
-  const worker: Worker = new Worker(id, process as unknown as WorkerProcessLike, {
+  const worker: Worker = new Worker({
+    id,
+    process: process as unknown as WorkerProcessLike,
+    state: "online",
+  });
+  bindSide(worker, {
     disconnect(w) {
       if (w.state === "disconnecting" || w.state === "destroying") return;
       w.state = "disconnecting";
@@ -33,12 +44,9 @@ export function workerSide(): Worker {
       w.state = "destroying";
       leave().then(() => process.exit(0));
     },
-    isDead: () => process.exitCode !== undefined && process.exitCode !== null,
-  }, "online");
+  });
   current = worker;
-  installMessageRouting(core);
-  process.on("message", (message, handle) => worker.emit("message", message, handle));
-  core.on("disconnect", () => worker.emit("disconnect"));
+  core.on("disconnect", uncaught(() => worker.emit("disconnect")));
   core.on("error", () => {}); // dropped forged messages: node:cluster has no such event
   installListenHook(core);
   return worker;

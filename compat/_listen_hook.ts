@@ -1,13 +1,15 @@
 // Ports listenInCluster() of lib/net.js and _getServer() of lib/internal/cluster/child.js: in a
 // worker, `server.listen(port, host, backlog, cb)` on a node:net or node:http server asks the
-// primary through `Cluster.worker.listen()` instead of binding. `exclusive: true` and handles
-// bind alone, as in Node. Deviation: pipes bind alone too (Node shares them through the primary;
-// the core shares TCP addresses only). Installed only in workers, when compat is loaded.
+// primary through `Cluster.worker.listen()` instead of binding (the server then gets what Node's
+// faux handle gives it: _faux_handle.ts). `exclusive: true`, `reusePort: true` and handles bind
+// alone, as in Node. Deviation: pipes bind alone too (Node shares them through the
+// primary; the core shares TCP addresses only). Installed only in workers, when compat is loaded.
 
 import http from "node:http";
 import net from "node:net";
 import process from "node:process";
-import type { BoundServer, ClusterWorker } from "../mod.ts";
+import type { ClusterWorker } from "../mod.ts";
+import { FauxHandles } from "./_faux_handle.ts";
 
 // deno-lint-ignore no-explicit-any
 type Listen = (this: net.Server, ...args: any[]) => net.Server;
@@ -24,6 +26,7 @@ interface Request {
 
 /** Patches `listen` of net.Server (and http.Server where it differs, as on Bun). */
 export function installListenHook(worker: ClusterWorker): void {
+  const handles = new FauxHandles(worker);
   const prototypes = new Set([net.Server.prototype, http.Server.prototype]);
   for (const proto of prototypes) {
     const original = proto.listen as Listen;
@@ -39,7 +42,7 @@ export function installListenHook(worker: ClusterWorker): void {
         hostname: request.host,
         backlog: request.backlog,
       }).then(
-        (bound) => shared(server, bound),
+        (bound) => handles.adopt(server, bound),
         (error) => {
           server[ROUTED] = false;
           // The worker is leaving (its channel closed): Node's listen() never completes then.
@@ -49,7 +52,9 @@ export function installListenHook(worker: ClusterWorker): void {
             address: request.host ?? "::",
             port: request.port,
           });
-          server.emit("error", error);
+          // From a tick of its own, as Node's listenInCluster() emits it: without an `error`
+          // listener it is an uncaught exception, not an unhandled rejection.
+          process.nextTick(() => server.emit("error", error));
         },
       );
       return server;
@@ -57,35 +62,6 @@ export function installListenHook(worker: ClusterWorker): void {
     Object.defineProperty(hooked, ROUTED, { value: original });
     proto.listen = hooked as typeof proto.listen;
   }
-}
-
-/** Makes a server that our core attached look like Node's cluster worker server. */
-function shared(server: net.Server, bound: BoundServer): void {
-  // The core feeds the server connections from a socket it holds (every policy) and makes
-  // `server.listening` true until the server closes (adapters/_http_server.ts): Node's server
-  // holds a faux handle instead. What that handle answers, address() and close(), is here.
-  const address = { address: bound.hostname, family: bound.family, port: bound.port };
-  Object.defineProperties(server, {
-    address: {
-      configurable: true,
-      writable: true,
-      value: () => (server.listening ? { ...address } : null),
-    },
-    close: {
-      configurable: true,
-      writable: true,
-      value: function (this: net.Server, callback?: (error?: Error) => void) {
-        if (!server.listening) return Object.getPrototypeOf(this).close.call(this, callback);
-        // The server never held a listen handle of its own: report the close ourselves, once
-        // its connections ended, as Node does.
-        if (typeof callback === "function") server.once("close", () => callback());
-        bound.close().catch(() => {}).then(() => server.emit("close"));
-        return this;
-      },
-    },
-  });
-  // Unless a disconnect closed it meanwhile.
-  process.nextTick(() => server.listening && server.emit("listening"));
 }
 
 /** Node's normalizeArgs for the calls we share; `undefined` means "bind alone". */
@@ -100,13 +76,17 @@ function parse(args: unknown[]): Request | undefined {
       host?: unknown;
       backlog?: unknown;
       exclusive?: unknown;
+      reusePort?: unknown;
       path?: unknown;
       fd?: unknown;
       _handle?: unknown;
     };
-    // Exclusive binds, handles, fds and invalid options go to the runtime's own listen(), as
-    // in Node; pipes too (see the header).
-    if (o.exclusive || o.path !== undefined || o.fd !== undefined || o._handle !== undefined) {
+    // Exclusive and SO_REUSEPORT binds, handles, fds and invalid options go to the runtime's
+    // own listen(), as in Node; pipes too (see the header).
+    if (
+      o.exclusive || o.reusePort || o.path !== undefined || o.fd !== undefined ||
+      o._handle !== undefined
+    ) {
       return undefined;
     }
     if (o.port === undefined && o.host === undefined) return undefined;

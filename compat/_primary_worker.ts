@@ -5,9 +5,10 @@
 
 import type { EventEmitter } from "node:events";
 import { type Address, ClusterError, type Worker as CoreWorker } from "../mod.ts";
+import { uncaught } from "./_uncaught.ts";
 import { compatMessage, LEAVING_ACK } from "./_wire.ts";
 import { WorkerProcess } from "./_worker_process.ts";
-import { Worker } from "./worker.ts";
+import { bindSide, Worker } from "./worker.ts";
 
 /** Node's `listening` address: `address` is `null` for "all interfaces". */
 export interface NodeAddress {
@@ -35,72 +36,104 @@ export interface WorkerHooks {
 export function wrapWorker(id: number, core: CoreWorker, hooks: WorkerHooks): Worker {
   const { cluster } = hooks;
   const proc: WorkerProcess = new WorkerProcess(core, () => worker.disconnect());
-  const worker: Worker = new Worker(id, proc, {
+  const worker: Worker = new Worker({ id, process: proc });
+  bindSide(worker, {
     disconnect(w) {
       // As Node: exitedAfterDisconnect at once, out of `workers` at once, then the request.
       w.exitedAfterDisconnect = true;
       hooks.remove(w);
-      core.disconnect().catch(() => {});
+      // Node's request waits in the channel until the worker reads it; our core drops a
+      // disconnect() made before the worker connected, so it is made once it is online.
+      if (core.state === "none") core.once("online", () => void core.disconnect().catch(() => {}));
+      else core.disconnect().catch(() => {});
     },
     destroy(_w, signal) {
       // Node closes the channel first and kills on its `disconnect`. Our core has no abrupt
       // channel close (its disconnect is graceful), and the channel closes with the process.
       proc.kill(signal ?? "SIGTERM");
     },
-    isDead: () => proc.exitCode !== null || proc.signalCode !== null,
   });
+  // Node's worker says `online` before its program runs; ours once our core connected, after
+  // what the program sent meanwhile with process.send(). Those messages wait for `online`.
+  let early: [message: unknown, handle: unknown][] | undefined = [];
+  const flush = () => {
+    const messages = early ?? [];
+    early = undefined;
+    for (const [message, handle] of messages) proc.emit("message", message, handle);
+  };
   // Node's Worker forwards its messages to the cluster from a listener added at fork time.
   worker.on("message", (message, handle) => cluster.emit("message", worker, message, handle));
-  core.on("online", () => {
-    worker.state = "online";
-    worker.emit("online");
-    cluster.emit("online", worker);
-  });
-  core.on("listening", (address) => {
-    worker.state = "listening";
-    const info = nodeAddress(address);
-    worker.emit("listening", info);
-    cluster.emit("listening", worker, info);
-  });
+  core.on(
+    "online",
+    uncaught(() => {
+      worker.state = "online";
+      worker.emit("online");
+      cluster.emit("online", worker);
+      flush();
+    }),
+  );
+  core.on(
+    "listening",
+    uncaught((address) => {
+      worker.state = "listening";
+      const info = nodeAddress(address);
+      worker.emit("listening", info);
+      cluster.emit("listening", worker, info);
+    }),
+  );
   // In Node these are listeners on worker.process added by fork(): they run before the ones
-  // user code adds to worker.process, so `proc` emits last.
-  core.on("message", (message, handle) => {
-    if (compatMessage(message) === "leaving") {
-      // The worker's own disconnect()/destroy() (Node's exitedAfterDisconnect act): it waits
-      // for this ack before it leaves, so its exit cannot be reported first.
-      worker.exitedAfterDisconnect = true;
-      core.send(LEAVING_ACK).catch(() => {});
-      return;
-    }
-    worker.emit("message", message, handle);
-    proc.emit("message", message, handle);
-  });
-  core.on("disconnect", () => {
-    if (worker.isDead()) hooks.remove(worker);
-    worker.exitedAfterDisconnect = !!worker.exitedAfterDisconnect;
-    worker.state = "disconnected";
-    worker.emit("disconnect");
-    cluster.emit("disconnect", worker);
-    proc.emit("disconnect");
-    hooks.changed();
-  });
-  core.on("exit", (code, signal) => {
-    proc.exitCode = signal === null ? code : null;
-    proc.signalCode = signal;
-    if (!worker.isConnected()) hooks.remove(worker);
-    worker.exitedAfterDisconnect = !!worker.exitedAfterDisconnect;
-    worker.state = "dead";
-    worker.emit("exit", code, signal);
-    cluster.emit("exit", worker, code, signal);
-    proc.emit("exit", code, signal);
-    hooks.changed();
-  });
-  // As Node's Worker: errors of its process (spawn, send) are the worker's "error" events.
-  proc.on("error", (error) => worker.emit("error", error));
-  core.on("error", (error) => {
-    // Our exit reports (WORKER_EXITED, …) are plain exits in Node; spawn errors are errors.
-    if (!(error instanceof ClusterError)) proc.emit("error", error);
-  });
+  // user code adds to worker.process, so `proc` emits last. (The Worker's own listener on
+  // `proc` re-emits messages on the worker, and from there on the cluster, first.)
+  core.on(
+    "message",
+    uncaught((message, handle) => {
+      if (compatMessage(message) === "leaving") {
+        // The worker's own disconnect()/destroy() (Node's exitedAfterDisconnect act): it waits
+        // for this ack before it leaves, so its exit cannot be reported first.
+        worker.exitedAfterDisconnect = true;
+        core.send(LEAVING_ACK).catch(() => {});
+        return;
+      }
+      if (early) early.push([message, handle]);
+      else proc.emit("message", message, handle);
+    }),
+  );
+  core.on(
+    "disconnect",
+    uncaught(() => {
+      flush();
+      if (worker.isDead()) hooks.remove(worker);
+      worker.exitedAfterDisconnect = !!worker.exitedAfterDisconnect;
+      worker.state = "disconnected";
+      worker.emit("disconnect");
+      cluster.emit("disconnect", worker);
+      proc.emit("disconnect");
+      hooks.changed();
+    }),
+  );
+  core.on(
+    "exit",
+    uncaught((code, signal) => {
+      flush();
+      proc.exitCode = signal === null ? code : null;
+      proc.signalCode = signal;
+      if (!worker.isConnected()) hooks.remove(worker);
+      worker.exitedAfterDisconnect = !!worker.exitedAfterDisconnect;
+      worker.state = "dead";
+      worker.emit("exit", code, signal);
+      cluster.emit("exit", worker, code, signal);
+      proc.emit("exit", code, signal);
+      hooks.changed();
+    }),
+  );
+  core.on(
+    "error",
+    uncaught((error) => {
+      // Our exit reports (WORKER_EXITED, …) are plain exits in Node; spawn errors are errors
+      // of the process, which the Worker re-emits.
+      if (!(error instanceof ClusterError)) proc.emit("error", error);
+    }),
+  );
   return worker;
 }
 

@@ -9,6 +9,7 @@
 import process from "node:process";
 import type { ClusterWorker } from "../mod.ts";
 import { CORE_LISTENER } from "../internal.ts";
+import { uncaught } from "./_uncaught.ts";
 import { compatMessage } from "./_wire.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -58,7 +59,7 @@ export function installMessageRouting(worker: ClusterWorker): void {
       return original.call(this, event, wrapped);
     };
   }
-  worker.on("message", (message, handle) => {
+  worker.on("message", uncaught((message, handle) => {
     if (compatMessage(message)) return; // compat's own (_wire.ts)
     delivering = true;
     try {
@@ -68,5 +69,5 @@ export function installMessageRouting(worker: ClusterWorker): void {
     } finally {
       delivering = false;
     }
-  });
+  }));
 }
