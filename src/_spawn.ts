@@ -2,7 +2,8 @@
 // variables that make the process a worker of this primary (its id and secret token).
 
 import { ENV_HEARTBEAT, ENV_SIGNALS, ENV_TOKEN, ENV_WORKER_ID } from "./_runtime.ts";
-import { needsHeartbeats, type ResolvedOptions } from "./options.ts";
+import type { ResolvedOptions } from "./options.ts";
+import { needsHeartbeats } from "./_resolve_options.ts";
 import type { Adapter, SpawnOptions } from "./types.ts";
 
 /**

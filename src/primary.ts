@@ -17,13 +17,8 @@ import { type ClusterWorker, currentWorker } from "./child.ts";
 import { Emitter } from "./emitter.ts";
 import { ClusterError } from "./errors.ts";
 import type { ClusterEvents } from "./events.ts";
-import {
-  checkEnv,
-  type ClusterOptions,
-  type ResolvedOptions,
-  resolveOptions,
-  type ShutdownOptions,
-} from "./options.ts";
+import type { ClusterOptions, ResolvedOptions, ShutdownOptions } from "./options.ts";
+import { checkEnv, resolveOptions } from "./_resolve_options.ts";
 import type { ServerMessage } from "./protocol.ts";
 import type { Adapter } from "./types.ts";
 import type { Worker } from "./worker.ts";

@@ -2,7 +2,8 @@
 // and what would work; good options come back with the defaults filled in.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkEnv, type ClusterOptions, DEFAULTS, resolveOptions } from "../src/options.ts";
+import { type ClusterOptions, DEFAULTS } from "../src/options.ts";
+import { checkEnv, resolveOptions } from "../src/_resolve_options.ts";
 
 type Bad = [
   label: string,

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type SupervisedWorker, Supervisor } from "../src/_supervisor.ts";
 import type { ClusterError } from "../src/errors.ts";
-import { type ClusterOptions, resolveOptions } from "../src/options.ts";
+import type { ClusterOptions } from "../src/options.ts";
+import { resolveOptions } from "../src/_resolve_options.ts";
 import { Worker, type WorkerLink, type WorkerState } from "../src/worker.ts";
 
 /** Let promise callbacks (ready.then …) run. */
