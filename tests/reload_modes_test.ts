@@ -80,8 +80,9 @@ test(`the default serve() (${NATIVE}) at tcp_migrate_req=0: failures measured, w
   assert.equal(result.tcpMigrateReq, "0");
   assert.ok(bound.every((b) => b.engine === NATIVE), JSON.stringify(bound));
   assert.ok(result.answered > 0, describe(events));
-  // What may be lost is connections reset as a listener closes; nothing hangs or errs otherwise.
-  assert.ok(result.errors.every((e) => e === "ECONNRESET"), describe(events));
+  // What may be lost is connections reset as a listener closes (the client sees ECONNRESET, or
+  // EPIPE when it was still writing its request); nothing hangs or errs otherwise.
+  assert.ok(result.errors.every((e) => e === "ECONNRESET" || e === "EPIPE"), describe(events));
   const warnings = events.filter((e) => e.ev === "warning");
   if (runtime === "node") assert.equal(warnings.length, 0, "node:http listeners are lent");
   else assert.deepEqual(warnings.map((w) => w.code), ["RELOAD_MAY_RESET"], describe(events));
