@@ -1,0 +1,171 @@
+// The CLI's primary: one Cluster running the user's script, its events as log lines, and how
+// the run ends. Signals are the cluster's own (SIGTERM/SIGINT: graceful stop, then exit 0;
+// SIGHUP: reload; SIGTTIN/SIGTTOU: scale); this module ends a run the cluster cannot go on
+// with: a crash loop or a failed start (1), an option the core refuses (2, as a UsageError),
+// and, with --no-respawn, the last worker gone (0 if every worker exited with 0, else 1).
+
+import process from "node:process";
+import { Cluster, ClusterError, type Worker } from "../mod.ts";
+import { clusterOptions } from "./_cluster_options.ts";
+import type { Logger } from "./_log.ts";
+import { cliMessage } from "./_messages.ts";
+import { OPTIONS } from "./_options.ts";
+import type { RunSettings } from "./_settings.ts";
+import { UsageError } from "./_usage_error.ts";
+import { watchPaths } from "./_watch.ts";
+
+/**
+ * Runs `settings` until the run ends; resolves with the exit status (a stop by signal exits
+ * the process from the cluster's handler instead). `preload` is the CLI module's URL. Throws a
+ * {@linkcode UsageError} for options the cluster refuses.
+ *
+ * @example
+ * ```ts ignore
+ * import process from "node:process";
+ * import { Logger } from "./_log.ts";
+ * import { runPrimary } from "./_primary.ts";
+ * const log = new Logger("text", process.pid, (text) => process.stderr.write(text));
+ * process.exitCode = await runPrimary(settings, "file:///app/cli.ts", log);
+ * ```
+ */
+export function runPrimary(settings: RunSettings, preload: string, log: Logger): Promise<number> {
+  let cluster: Cluster;
+  try {
+    cluster = new Cluster(clusterOptions(settings, preload));
+  } catch (error) {
+    if (error instanceof TypeError || error instanceof RangeError) {
+      throw new UsageError(asFlags(error.message));
+    }
+    throw error;
+  }
+  return new Run(cluster, settings, log).run();
+}
+
+/** The core's message with its option names ('readyTimeout') as the CLI's flags. */
+function asFlags(message: string): string {
+  const text = message.replace(/^Cannot create the cluster: /, "");
+  return text.replace(/'(\w+)'/g, (quoted, key) => {
+    const spec = OPTIONS.find((o) => o.key === key);
+    return spec ? `--${spec.flag}` : quoted;
+  });
+}
+
+function who(worker: Worker): string {
+  return `w${worker.id} (pid ${worker.pid ?? "?"})`;
+}
+
+class Run {
+  #cluster: Cluster;
+  #settings: RunSettings;
+  #log: Logger;
+  #addresses = new Set<string>();
+  #notices = new Set<string>();
+  #ready = false;
+  #stopping = false;
+  #workerFailed = false;
+  #stopWatching: (() => void) | undefined;
+  #end!: (code: number) => void;
+  #ended = new Promise<number>((resolve) => (this.#end = resolve));
+
+  constructor(cluster: Cluster, settings: RunSettings, log: Logger) {
+    this.#cluster = cluster;
+    this.#settings = settings;
+    this.#log = log;
+    cluster.on("listening", (worker, address) => {
+      this.#listening(`${address.hostname}:${address.port}`, worker);
+    });
+    cluster.on("message", (worker, message) => {
+      const m = cliMessage(message);
+      if (m?.["@x/cluster/cli"] === "listening") {
+        this.#listening(`${m.hostname}:${m.port}`, worker, m.engine);
+      } else if (m?.["@x/cluster/cli"] === "notice" && !this.#notices.has(m.text)) {
+        this.#notices.add(m.text);
+        log.info(`notice: ${m.text}`);
+      }
+    });
+    cluster.on("crashloop", (_slot, error) => {
+      log.info(error.message.replace(/\nFix the worker and call scale\(\) or reload\(\)$/, ""));
+      log.info("stopping: fix the script and start x-cluster again");
+      this.#stop(1);
+    });
+    cluster.on("error", (error) => {
+      // A crash loop was reported above; every other error says which worker it concerns.
+      if (!(error instanceof ClusterError && error.code === "CRASH_LOOP")) log.info(error.message);
+    });
+    cluster.on("exit", (worker, code, signal) => this.#exited(worker, code, signal));
+    cluster.on("unresponsive", (worker) => {
+      log.info(`${who(worker)} missed its heartbeats (--heartbeat-timeout): replacing it`);
+    });
+    cluster.on("recycle", (worker, reason) => {
+      const option = reason === "requests" ? "--max-requests" : "--max-memory";
+      log.info(`${who(worker)} reached ${option}: replacing it`);
+    });
+    cluster.on("warning", (warning) => log.info(`warning: ${warning.message}`));
+  }
+
+  async run(): Promise<number> {
+    try {
+      await this.#cluster.start();
+    } catch (error) {
+      if (this.#stopping) return this.#ended;
+      const unsupported = error instanceof ClusterError && error.code === "UNSUPPORTED";
+      this.#log.info(`could not start: ${(error as Error).message}`);
+      return this.#stop(unsupported ? 2 : 1);
+    }
+    this.#ready = true;
+    const { size } = this.#cluster.workers;
+    const where = this.#addresses.size ? `, listening on ${[...this.#addresses].join(", ")}` : "";
+    this.#log.info(
+      `${size} worker${size === 1 ? "" : "s"} ready${where} (primary pid ${process.pid}: ` +
+        "SIGHUP reloads, SIGTERM stops)",
+    );
+    if (this.#settings.watch.length) {
+      this.#stopWatching = watchPaths(this.#settings.watch, {
+        reload: async (changed) => {
+          this.#log.info(`${changed.join(", ")} changed: reloading`);
+          await this.#cluster.reload();
+          this.#log.info("reloaded");
+        },
+        failed: (error) => {
+          const what = error instanceof ClusterError && error.code === "RELOAD_FAILED"
+            ? "the old workers serve on"
+            : "watching goes on";
+          this.#log.info(`--watch: ${(error as Error).message} (${what})`);
+        },
+      });
+    }
+    return this.#ended;
+  }
+
+  /** A server of `worker` is bound at `address` (printed once per address). */
+  #listening(address: string, worker: Worker, engine?: string): void {
+    if (this.#addresses.has(address)) return;
+    this.#addresses.add(address);
+    if (this.#ready) {
+      this.#log.info(`${who(worker)} listening on ${address}${engine ? ` (${engine})` : ""}`);
+    }
+  }
+
+  #exited(worker: Worker, code: number | null, signal: string | null): void {
+    if (worker.exitedAfterDisconnect || this.#stopping) return;
+    if (code !== 0 || signal !== null) this.#workerFailed = true;
+    // Non-zero exits are reported by the cluster's "error" event, with the reason.
+    else this.#log.info(`${who(worker)} exited with code 0 on its own`);
+    if (this.#settings.respawn !== false || !this.#ready) return;
+    // Without respawn nothing refills the slot: the run ends with its last worker.
+    setTimeout(() => {
+      if (this.#cluster.workers.size > 0 || this.#stopping) return;
+      this.#log.info("every worker has exited and --no-respawn is set: stopping");
+      this.#stop(this.#workerFailed ? 1 : 0);
+    }, 0);
+  }
+
+  #stop(code: number): Promise<number> {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.#stopWatching?.();
+      this.#cluster.shutdown().catch(() => {}).then(() => this.#end(code));
+    }
+    return this.#ended;
+  }
+}
