@@ -1,0 +1,93 @@
+// node:cluster's Worker constructor, listener exceptions, early messages and disconnects, sent
+// sockets and the faux handle, through @x/cluster/compat on real processes
+// (tests/fixtures/compat_lifecycle.ts).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { freePort, next, tcpRead, withFixture } from "./_compat_helpers.ts";
+
+const FIXTURE = "compat_lifecycle.ts";
+
+test("compat: cluster.Worker() works without new; a process's message and error are the worker's", async () => {
+  await withFixture(FIXTURE, { SCENARIO: "worker-constructor" }, async (app) => {
+    const made = await next(app, (e) => e.ev === "constructed");
+    assert.deepEqual(made.plain, {
+      isWorker: true,
+      id: 0,
+      state: "none",
+      exitedAfterDisconnect: null,
+    });
+    assert.deepEqual(made.made, { id: 3, state: "online", connected: true });
+    assert.deepEqual(made.seen, [{ message: { hi: 1 }, handle: null }, { error: "bad" }]);
+    // In the worker, process.emit("error") reaches cluster.worker's `error` listener.
+    const message = await next(app, (e) => e.ev === "message");
+    assert.deepEqual(message.message, { workerError: "from process" });
+    assert.deepEqual(await next(app, (e) => e.ev === "exit"), { ev: "exit", code: 0, signal: null });
+  });
+});
+
+test("compat: an exception in a cluster listener is an uncaught exception of the primary", async () => {
+  await withFixture(FIXTURE, { SCENARIO: "listener-throws" }, async (app) => {
+    const uncaught = await next(app, (e) => e.ev === "uncaught");
+    assert.equal(uncaught.message, "thrown by an online listener");
+    await next(app, (e) => e.ev === "exit");
+  });
+});
+
+test("compat: messages sent before online come after it, in order; an early disconnect() is made", async () => {
+  await withFixture(FIXTURE, { SCENARIO: "early" }, async (app) => {
+    const exit = await next(app, (e) => e.ev === "exit");
+    assert.deepEqual(exit.order, ["online", { n: 1 }, { n: 2 }, { n: 3 }, "disconnect"]);
+    assert.equal(exit.code, 0);
+    assert.equal(exit.after, true, "exitedAfterDisconnect");
+  });
+});
+
+test("compat: a socket a worker sends with process.send() leaves its server, which can close", async () => {
+  const port = await freePort();
+  await withFixture(FIXTURE, { SCENARIO: "send-socket", PORT: String(port) }, async (app) => {
+    await next(app, (e) => e.ev === "message");
+    assert.equal(await tcpRead(port), "from the primary\n");
+    assert.equal((await next(app, (e) => e.ev === "got-socket")).isSocket, true);
+    const closed = await next(app, (e) => e.ev === "message" && "closed" in (e.message as object));
+    assert.deepEqual(closed.message, { closed: true, connections: false });
+    assert.equal((await next(app, (e) => e.ev === "exit")).code, 0);
+  });
+});
+
+test("compat: a listening worker stays alive with its channel unref'd, until server.unref()", async () => {
+  const port = await freePort();
+  await withFixture(FIXTURE, { SCENARIO: "keep-alive", PORT: String(port) }, async (app) => {
+    await next(app, (e) => e.ev === "message" && "alive" in (e.message as object));
+    const exit = await next(app, (e) => e.ev === "exit");
+    assert.deepEqual([exit.code, exit.signal], [0, null]);
+  });
+});
+
+test("compat: a disconnecting worker's servers emit close before its disconnect", async () => {
+  const port = await freePort();
+  await withFixture(
+    FIXTURE,
+    { SCENARIO: "close-before-disconnect", PORT: String(port) },
+    async (app) => {
+      assert.deepEqual((await next(app, (e) => e.ev === "worker-order")).order, [
+        "close",
+        "disconnect",
+      ]);
+      assert.equal((await next(app, (e) => e.ev === "exit")).code, 0);
+    },
+  );
+});
+
+test("compat: listen({ reusePort: true }) binds in each worker, not through the primary", async () => {
+  const port = await freePort();
+  await withFixture(FIXTURE, { SCENARIO: "reuse-port", PORT: String(port) }, async (app) => {
+    const bound = await app.waitFor((e) => e.ev === "message", 2);
+    for (const e of bound) {
+      assert.deepEqual(e.message, { bound: port });
+      assert.equal(e.clusterListening, 0, "no cluster 'listening' for a reusePort bind");
+    }
+    const ids = new Set<string>();
+    for (let i = 0; i < 20 && ids.size < 2; i++) ids.add((await tcpRead(port)).trim());
+    assert.deepEqual([...ids].sort(), ["1", "2"]);
+  });
+});
