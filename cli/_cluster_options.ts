@@ -42,5 +42,8 @@ export function clusterOptions(settings: RunSettings, preload: string): ClusterO
     heartbeatTimeout: settings.heartbeatTimeout,
     heartbeatInterval: settings.heartbeatInterval,
     reloadConcurrency: settings.reloadConcurrency,
+    // The CLI handles the signals itself (_signals.ts): one path for signals, control commands
+    // and --watch, each logged.
+    signals: false,
   };
 }

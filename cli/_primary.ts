@@ -1,8 +1,8 @@
-// The CLI's primary: one Cluster running the user's script, its events as log lines, and how
-// the run ends. Signals are the cluster's own (SIGTERM/SIGINT: graceful stop, then exit 0;
-// SIGHUP: reload; SIGTTIN/SIGTTOU: scale); this module ends a run the cluster cannot go on
-// with: a crash loop or a failed start (1), an option the core refuses (2, as a UsageError),
-// and, with --no-respawn, the last worker gone (0 if every worker exited with 0, else 1).
+// The CLI's primary: one Cluster running the user's script, its events as log lines, the
+// commands that steer it (signals, _signals.ts; the control socket, _control_server.ts; --watch)
+// and how the run ends: 0 after a requested stop (SIGTERM, SIGINT, `x-cluster stop`), 1 after a
+// crash loop or a failed start, 2 for an option the core refuses (as a UsageError), and, with
+// --no-respawn, the last worker gone (0 if every worker exited with 0, else 1).
 
 import process from "node:process";
 import { Cluster, ClusterError, type Worker } from "../mod.ts";
@@ -11,6 +11,7 @@ import type { Logger } from "./_log.ts";
 import { cliMessage } from "./_messages.ts";
 import { OPTIONS } from "./_options.ts";
 import type { RunSettings } from "./_settings.ts";
+import { installSignals } from "./_signals.ts";
 import { UsageError } from "./_usage_error.ts";
 import { watchPaths } from "./_watch.ts";
 
@@ -64,6 +65,8 @@ class Run {
   #stopping = false;
   #workerFailed = false;
   #stopWatching: (() => void) | undefined;
+  /** The worker count the run keeps (the start's, then what scale commands asked for). */
+  #target = 0;
   #end!: (code: number) => void;
   #ended = new Promise<number>((resolve) => (this.#end = resolve));
 
@@ -93,6 +96,9 @@ class Run {
       if (!(error instanceof ClusterError && error.code === "CRASH_LOOP")) log.info(error.message);
     });
     cluster.on("exit", (worker, code, signal) => this.#exited(worker, code, signal));
+    cluster.on("ready", (worker) => {
+      if (this.#ready && !this.#stopping) log.info(`${who(worker)} ready`);
+    });
     cluster.on("unresponsive", (worker) => {
       log.info(`${who(worker)} missed its heartbeats (--heartbeat-timeout): replacing it`);
     });
@@ -104,6 +110,18 @@ class Run {
   }
 
   async run(): Promise<number> {
+    // Kept until the process exits: a second SIGINT counts, a second SIGTERM is no default kill.
+    installSignals({
+      stop: (reason) => this.stop(reason),
+      reload: (reason) => void this.reload(reason).catch(() => {}),
+      scaleBy: (delta, reason) => {
+        void this.scale(Math.max(1, this.#target + delta), reason).catch(() => {});
+      },
+      killAll: () => {
+        for (const worker of this.#cluster.workers.values()) worker.kill("SIGKILL");
+        process.exit(130);
+      },
+    });
     try {
       await this.#cluster.start();
     } catch (error) {
@@ -114,6 +132,7 @@ class Run {
     }
     this.#ready = true;
     const { size } = this.#cluster.workers;
+    this.#target = size;
     const where = this.#addresses.size ? `, listening on ${[...this.#addresses].join(", ")}` : "";
     this.#log.info(
       `${size} worker${size === 1 ? "" : "s"} ready${where} (primary pid ${process.pid}: ` +
@@ -121,11 +140,7 @@ class Run {
     );
     if (this.#settings.watch.length) {
       this.#stopWatching = watchPaths(this.#settings.watch, {
-        reload: async (changed) => {
-          this.#log.info(`${changed.join(", ")} changed: reloading`);
-          await this.#cluster.reload();
-          this.#log.info("reloaded");
-        },
+        reload: (changed) => this.reload(`${changed.join(", ")} changed`, false),
         failed: (error) => {
           const what = error instanceof ClusterError && error.code === "RELOAD_FAILED"
             ? "the old workers serve on"
@@ -135,6 +150,62 @@ class Run {
       });
     }
     return this.#ended;
+  }
+
+  /** Stops the run gracefully; it ends with exit status 0. */
+  stop(reason: string): void {
+    if (this.#stopping) return;
+    this.#log.info(`${reason}: stopping`);
+    void this.#stop(0);
+  }
+
+  /**
+   * Replaces every worker, one slot at a time (--reload-concurrency); logs the outcome. Rejects
+   * as the cluster's reload() does; `report` false leaves reporting a failure to the caller.
+   */
+  async reload(reason: string, report = true): Promise<void> {
+    this.#refuseUnlessRunning(reason);
+    this.#log.info(`${reason}: reloading ${this.#target} worker${this.#target === 1 ? "" : "s"}`);
+    try {
+      await this.#cluster.reload();
+    } catch (error) {
+      if (report) this.#log.info(`reload failed, the old workers serve on: ${(error as Error).message}`);
+      throw error;
+    }
+    this.#log.info(`reloaded: pids ${this.#pids()}`);
+  }
+
+  /** Grows or shrinks the run to `count` workers (>= 1); logs the outcome. */
+  async scale(count: number, reason: string): Promise<void> {
+    this.#refuseUnlessRunning(reason);
+    const from = this.#target;
+    if (count === from) {
+      this.#log.info(`${reason}: already at ${count} worker${count === 1 ? "" : "s"}`);
+      return;
+    }
+    this.#target = count;
+    this.#log.info(`${reason}: scaling from ${from} to ${count} worker${count === 1 ? "" : "s"}`);
+    try {
+      await this.#cluster.scale(count);
+    } catch (error) {
+      this.#log.info(`scaling to ${count} failed: ${(error as Error).message}`);
+      throw error;
+    }
+    if (this.#target === count) this.#log.info(`scaled to ${count}: pids ${this.#pids()}`);
+  }
+
+  /** Throws (and logs) when the run is still starting or already stopping. */
+  #refuseUnlessRunning(reason: string): void {
+    if (this.#ready && !this.#stopping) return;
+    const why = this.#stopping ? "x-cluster is stopping" : "x-cluster is still starting";
+    this.#log.info(`${reason}: ignored, ${why}`);
+    throw new Error(`${why}: try again once it runs`);
+  }
+
+  /** The pids of the current workers, for log lines. */
+  #pids(): string {
+    return [...this.#cluster.workers.values()].filter((w) => !w.exitedAfterDisconnect)
+      .map((w) => w.pid ?? "?").join(", ");
   }
 
   /** A server of `worker` is bound at `address` (printed once per address). */
@@ -147,7 +218,11 @@ class Run {
   }
 
   #exited(worker: Worker, code: number | null, signal: string | null): void {
-    if (worker.exitedAfterDisconnect || this.#stopping) return;
+    if (this.#stopping) return;
+    if (worker.exitedAfterDisconnect) {
+      if (this.#ready) this.#log.info(`${who(worker)} stopped`);
+      return;
+    }
     if (code !== 0 || signal !== null) this.#workerFailed = true;
     // Non-zero exits are reported by the cluster's "error" event, with the reason.
     else this.#log.info(`${who(worker)} exited with code 0 on its own`);
