@@ -169,7 +169,9 @@ class Run {
     try {
       await this.#cluster.reload();
     } catch (error) {
-      if (report) this.#log.info(`reload failed, the old workers serve on: ${(error as Error).message}`);
+      if (report) {
+        this.#log.info(`reload failed, the old workers serve on: ${(error as Error).message}`);
+      }
       throw error;
     }
     this.#log.info(`reloaded: pids ${this.#pids()}`);

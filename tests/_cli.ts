@@ -62,10 +62,12 @@ export class CliRun {
       env: { ...process.env, NO_COLOR: "1", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    for (const [stream, sink] of [[this.child.stdout!, this.stdout], [
-      this.child.stderr!,
-      this.stderr,
-    ]] as const) {
+    for (
+      const [stream, sink] of [[this.child.stdout!, this.stdout], [
+        this.child.stderr!,
+        this.stderr,
+      ]] as const
+    ) {
       let buffer = "";
       stream.setEncoding("utf8").on("data", (chunk: string) => {
         buffer += chunk;
@@ -125,7 +127,9 @@ export class CliRun {
       new Promise<never>((_, reject) => {
         timer = setTimeout(
           () =>
-            reject(new Error(`x-cluster did not exit in ${timeout} ms:\n${this.text().slice(-3000)}`)),
+            reject(
+              new Error(`x-cluster did not exit in ${timeout} ms:\n${this.text().slice(-3000)}`),
+            ),
           timeout,
         );
       }),

@@ -51,12 +51,24 @@ test("--version prints the version in deno.json", async () => {
 
 const usageErrors: [string[], RegExp][] = [
   [["--bogus", "server.js"], /^x-cluster: unknown option --bogus: usage is x-cluster \[options\]/],
-  [["-w", "x", fixture("cli_http.ts")], /^x-cluster: --workers must be a positive integer or "auto": got "x"$/],
+  [
+    ["-w", "x", fixture("cli_http.ts")],
+    /^x-cluster: --workers must be a positive integer or "auto": got "x"$/,
+  ],
   [["--ready-timeout"], /^x-cluster: --ready-timeout needs a value: --ready-timeout <ms>$/],
   [["--respawn=3", "a.js"], /^x-cluster: --respawn takes no value: use --respawn or --no-respawn$/],
-  [["--policy", "random", "a.js"], /^x-cluster: --policy must be one of round-robin, shared, reuse-port: got "random"$/],
-  [["--env", "NOEQUALS", "a.js"], /^x-cluster: --env must be KEY=VALUE, e.g. --env PORT=3000: got "NOEQUALS"$/],
-  [["--max-memory", "lots", "a.js"], /^x-cluster: --max-memory must be a size in bytes like 536870912, 512M or 1G: got "lots"$/],
+  [
+    ["--policy", "random", "a.js"],
+    /^x-cluster: --policy must be one of round-robin, shared, reuse-port: got "random"$/,
+  ],
+  [
+    ["--env", "NOEQUALS", "a.js"],
+    /^x-cluster: --env must be KEY=VALUE, e.g. --env PORT=3000: got "NOEQUALS"$/,
+  ],
+  [
+    ["--max-memory", "lots", "a.js"],
+    /^x-cluster: --max-memory must be a size in bytes like 536870912, 512M or 1G: got "lots"$/,
+  ],
   [[], /^x-cluster: missing <script>: usage is x-cluster \[options\] <script>/],
   [["does-not-exist.js"], /^x-cluster: script not found: .*does-not-exist\.js: give the path/],
 ];
@@ -159,11 +171,17 @@ test("a bad config file exits 2 naming the file and the key", async () => {
   try {
     const { code, stderr } = await runCli([], {}, dir);
     assert.equal(code, 2);
-    assert.equal(stderr, 'x-cluster: x-cluster.json: "workers" must be a positive integer or "auto": got 0');
+    assert.equal(
+      stderr,
+      'x-cluster: x-cluster.json: "workers" must be a positive integer or "auto": got 0',
+    );
     writeFileSync(path.join(dir, "x-cluster.json"), JSON.stringify({ wrokers: 2 }));
     const unknown = await runCli([], {}, dir);
     assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /^x-cluster: x-cluster\.json: unknown key "wrokers": the keys are workers, /);
+    assert.match(
+      unknown.stderr,
+      /^x-cluster: x-cluster\.json: unknown key "wrokers": the keys are workers, /,
+    );
   } finally {
     remove();
   }

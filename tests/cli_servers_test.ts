@@ -17,18 +17,22 @@ const servers: { name: string; script: string; on: readonly string[]; body: RegE
 
 for (const server of servers) {
   const skip = server.on.includes(runtime) ? false : `${server.name} runs on ${server.on} only`;
-  test(`x-cluster -w 2 runs the ${server.name} app in 2 workers on one port`, { skip }, async () => {
-    const port = await freePort();
-    await withCli(["-w", "2", fixture(server.script)], { PORT: String(port) }, async (run) => {
-      const ready = await run.waitForLine(/2 workers ready/);
-      assert.match(ready, new RegExp(`listening on 127\\.0\\.0\\.1:${port}`));
-      const workers = run.members().filter((pid) => pid !== run.pgid);
-      const pids = await distinctPids(port, 2);
-      assert.equal(pids.length, 2, `answers came from ${pids}`);
-      for (const pid of pids) assert.ok(workers.includes(pid), `${pid} is not a worker`);
-      run.signal("SIGTERM");
-      assert.deepEqual(await run.exited(), { code: 0, signal: null });
-      assert.deepEqual(await run.leftBehind(), []);
-    });
-  });
+  test(
+    `x-cluster -w 2 runs the ${server.name} app in 2 workers on one port`,
+    { skip },
+    async () => {
+      const port = await freePort();
+      await withCli(["-w", "2", fixture(server.script)], { PORT: String(port) }, async (run) => {
+        const ready = await run.waitForLine(/2 workers ready/);
+        assert.match(ready, new RegExp(`listening on 127\\.0\\.0\\.1:${port}`));
+        const workers = run.members().filter((pid) => pid !== run.pgid);
+        const pids = await distinctPids(port, 2);
+        assert.equal(pids.length, 2, `answers came from ${pids}`);
+        for (const pid of pids) assert.ok(workers.includes(pid), `${pid} is not a worker`);
+        run.signal("SIGTERM");
+        assert.deepEqual(await run.exited(), { code: 0, signal: null });
+        assert.deepEqual(await run.leftBehind(), []);
+      });
+    },
+  );
 }
