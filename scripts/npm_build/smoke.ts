@@ -23,6 +23,8 @@ const CHECKS = "_checks.cjs";
 const CLUSTERS = ["cluster.mjs", "cluster.cjs"] as const;
 /** Consumers that are type-checked; they import every export by its specifier. */
 const CONSUMERS = ["consumer.mts", "consumer.cts"] as const;
+/** The program that runs the package's `x-cluster` command, and the server it runs. */
+const CLI_SMOKE = ["cli.mjs", "cli_server.mjs"] as const;
 
 /** A Node binary to run the smoke programs with. */
 export interface NodeBinary {
@@ -123,6 +125,20 @@ async function installPacked(config: Config, outDir: string, dir: string): Promi
     "--strip-components=1",
   ], { cwd: dir });
   info(`installed into ${path.relative(dir, target)}`);
+  // What npm does at install for package.json's "bin": a symlink in node_modules/.bin and an
+  // executable target.
+  const bins = (JSON.parse(fs.readFileSync(path.join(target, "package.json"), "utf8")) as {
+    bin?: Record<string, string>;
+  }).bin ?? {};
+  fs.mkdirSync(path.join(dir, "node_modules", ".bin"), { recursive: true });
+  for (const [name, file] of Object.entries(bins)) {
+    fs.chmodSync(path.join(target, file), 0o755);
+    fs.symlinkSync(
+      path.relative(path.join(dir, "node_modules", ".bin"), path.join(target, file)),
+      path.join(dir, "node_modules", ".bin", name),
+    );
+    info(`linked node_modules/.bin/${name} -> ${file}`);
+  }
 }
 
 async function checkLoading(config: Config, dir: string, nodes: NodeBinary[]): Promise<void> {
@@ -208,10 +224,28 @@ async function runClusters(dir: string, nodes: NodeBinary[]): Promise<void> {
 }
 
 /**
+ * Runs the package's `x-cluster` command (cli.mjs) on each Node and on the pinned Bun, as `npx`
+ * and `bunx` run it.
+ */
+async function runCommand(dir: string, nodes: NodeBinary[]): Promise<void> {
+  const bun = path.join(TOOL_ROOT, "node_modules", ".bin", "bun");
+  const runtimes = fs.existsSync(bun) ? [...nodes, { label: "bun", path: bun }] : nodes;
+  for (const runtime of runtimes) {
+    const result = await runOk(`${runtime.label} x-cluster -w 2`, runtime.path, [CLI_SMOKE[0]], {
+      cwd: dir,
+      timeoutMs: SMOKE_TIMEOUT_MS,
+    });
+    const ok = result.stdout.match(/^SMOKE_OK (.*)$/m);
+    if (!ok) throw new BuildError(`${runtime.label} x-cluster: no answer`, describeRun(result));
+    info(`${runtime.label}: x-cluster -w 2 served from pids ${ok[1]}, exit 0 after SIGTERM`);
+  }
+}
+
+/**
  * Packs `outDir`, installs it into a temporary directory and there: import()s and require()s
  * every export on Node 24 and Node 20 (both builds must export the same names), type-checks an
  * ES module and a CommonJS consumer with only @types/node, and runs a one-worker cluster from
- * each build on both Nodes. Throws a {@linkcode BuildError} at the first failure.
+ * each build on both Nodes, and the `x-cluster` command on both Nodes and Bun. Throws a {@linkcode BuildError} at the first failure.
  *
  * @example
  * ```ts
@@ -233,7 +267,7 @@ export async function smokeTest(
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "build-npm-smoke-"));
   try {
     await installPacked(config, outDir, dir);
-    for (const file of [CHECKS, ...LOADERS, ...CLUSTERS, ...CONSUMERS]) {
+    for (const file of [CHECKS, ...LOADERS, ...CLUSTERS, ...CONSUMERS, ...CLI_SMOKE]) {
       fs.copyFileSync(path.join(SMOKE_DIR, file), path.join(dir, file));
     }
     step("Smoke test: import() and require() of every export");
@@ -242,6 +276,8 @@ export async function smokeTest(
     await checkTypes(dir);
     step("Smoke test: one-worker cluster, ESM and CommonJS");
     await runClusters(dir, nodes);
+    step("Smoke test: the x-cluster command");
+    await runCommand(dir, nodes);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -3,6 +3,7 @@
 
 import main = require("@x/cluster");
 import compat = require("@x/cluster/compat");
+import cli = require("@x/cluster/cli");
 
-export const all: unknown[] = [main, compat];
+export const all: unknown[] = [main, compat, cli];
 export const cluster: typeof main.Cluster = main.Cluster;

@@ -3,6 +3,7 @@
 
 import * as main from "@x/cluster";
 import * as compat from "@x/cluster/compat";
+import * as cli from "@x/cluster/cli";
 
-export const all: unknown[] = [main, compat];
+export const all: unknown[] = [main, compat, cli];
 export const cluster: typeof main.Cluster = main.Cluster;
