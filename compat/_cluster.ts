@@ -1,10 +1,12 @@
 // Ports lib/cluster.js: the `cluster` object, with the members of this process's role from
 // _primary.ts or _child.ts. Deviation: Node's object has only its own role's members; here the
 // other role's are present too (so that the ESM named exports are the same in both roles), and
-// its functions throw a clear error.
+// its functions throw a clear error. Under `@x/cluster/register` on Bun the object is the
+// runtime's own `node:cluster` object, emptied and rebuilt (_register_target.ts).
 
 import { EventEmitter } from "node:events";
 import { Cluster } from "../mod.ts";
+import { BUILTIN_TARGET } from "./_builtin_target.ts";
 import { workerSide } from "./_child.ts";
 import { policyFromEnv, SCHED_NONE, SCHED_RR } from "./_policy.ts";
 import { installPrimary, type PrimaryMembers } from "./_primary.ts";
@@ -39,9 +41,20 @@ function primaryOnly(name: string): () => never {
   };
 }
 
+/** `emitter` without its own members (the runtime's cluster), initialised as a new emitter. */
+function emptied(emitter: EventEmitter): EventEmitter {
+  for (const key of Reflect.ownKeys(emitter)) {
+    delete (emitter as unknown as Record<PropertyKey, unknown>)[key];
+  }
+  EventEmitter.call(emitter);
+  return emitter;
+}
+
 /** Creates this process's `cluster` object. */
 export function createCluster(): CompatCluster {
-  const cluster = new EventEmitter() as CompatCluster;
+  const target = (globalThis as Record<symbol, unknown>)[BUILTIN_TARGET];
+  const cluster =
+    (target instanceof EventEmitter ? emptied(target) : new EventEmitter()) as CompatCluster;
   // EventEmitter's own bookkeeping fields stay out of Object.keys(cluster), as in Node's
   // named exports.
   for (const key of Object.keys(cluster)) {
