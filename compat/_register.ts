@@ -3,7 +3,7 @@
 // it loads (prom-client's AggregatorRegistry, @socket.io/sticky, throng …).
 // - Node: synchronous module hooks (module.registerHooks, Node >= 22.15 / 23.5) resolve the two
 //   specifiers, from `import` and from `require`, to a module that exports the one cluster
-//   object. Node's own modules (net, dgram) keep the real one: their internal require is not
+//   object; before those, module.register() for import and Module._load for require. Node's own modules (net, dgram) keep the real one: their internal require is not
 //   hooked, and they call into node:cluster internals (`_getServer`) that compat does not have.
 // - Bun: the object already is Bun's `node:cluster` (_register_target.ts), before the program
 //   first imports it (which fixes its ES named exports).
@@ -46,16 +46,40 @@ export function register(cluster: CompatCluster): void {
   }
   (globalThis as Record<symbol, unknown>)[Symbol.for(PUBLISHED)] = cluster;
   if (typeof g.Bun === "object") return;
-  const registerHooks = (module as { registerHooks?: (hooks: Hooks) => unknown }).registerHooks;
-  if (typeof registerHooks !== "function") {
+  const hooks = module as unknown as NodeModuleHooks;
+  if (typeof hooks.registerHooks === "function") {
+    hooks.registerHooks(syncHooks(cluster));
+  } else if (typeof hooks.register === "function" && typeof hooks.Module?._load === "function") {
+    // Node 20.6 to 22.14: the off-thread hooks of module.register() serve `import`; `require`
+    // is answered by Module._load, which Node's own modules do not go through.
+    hooks.register(`data:text/javascript,${encodeURIComponent(asyncHooksSource(cluster))}`);
+    const load = hooks.Module._load;
+    hooks.Module._load = function (this: unknown, request: unknown, ...rest: unknown[]) {
+      return typeof request === "string" && SPECIFIERS.has(request)
+        ? cluster
+        : load.call(this, request, ...rest);
+    };
+  } else {
     throw new ClusterError(
       "UNSUPPORTED",
-      `Cannot register @x/cluster as node:cluster on Node ${process.versions.node}: ` +
-        "module.registerHooks() is missing (Node >= 22.15 or 23.5 has it); upgrade Node, or " +
-        "import @x/cluster/compat instead of node:cluster",
+      `Cannot register @x/cluster as node:cluster on Node ${process.versions.node}: it has ` +
+        "no module hooks (Node >= 20.6 has them); upgrade Node, or import @x/cluster/compat " +
+        "instead of node:cluster",
     );
   }
-  registerHooks({
+}
+
+/** What node:module offers to hook resolution, by Node version. */
+interface NodeModuleHooks {
+  /** Node >= 22.15 / 23.5: synchronous hooks, for import and require. */
+  registerHooks?: (hooks: Hooks) => unknown;
+  /** Node >= 20.6: off-thread hooks, for import only. */
+  register?: (specifier: string) => void;
+  Module?: { _load?: (request: unknown, ...rest: unknown[]) => unknown };
+}
+
+function syncHooks(cluster: CompatCluster): Hooks {
+  return {
     resolve(specifier, context, next) {
       if (!SPECIFIERS.has(specifier)) return next(specifier, context);
       const required = context.conditions?.includes("require") ?? false;
@@ -66,15 +90,26 @@ export function register(cluster: CompatCluster): void {
       };
     },
     load(url, context, next) {
-      if (url === CJS_URL) {
-        return { format: "commonjs", shortCircuit: true, source: cjsSource() };
-      }
+      if (url === CJS_URL) return { format: "commonjs", shortCircuit: true, source: cjsSource() };
       if (url === ESM_URL) {
         return { format: "module", shortCircuit: true, source: esmSource(cluster) };
       }
       return next(url, context);
     },
-  });
+  };
+}
+
+/** module.register()'s hooks module: `import` of the specifiers gets esmSource(). */
+function asyncHooksSource(cluster: CompatCluster): string {
+  const target = `data:text/javascript,${encodeURIComponent(esmSource(cluster))}`;
+  return [
+    `const specifiers = new Set(${JSON.stringify([...SPECIFIERS])});`,
+    "export async function resolve(specifier, context, next) {",
+    "  if (!specifiers.has(specifier)) return next(specifier, context);",
+    `  return { url: ${JSON.stringify(target)}, format: "module", shortCircuit: true };`,
+    "}",
+    "",
+  ].join("\n");
 }
 
 function lookup(): string {

@@ -4,6 +4,7 @@
 import main = require("@x/cluster");
 import compat = require("@x/cluster/compat");
 import cli = require("@x/cluster/cli");
+import register = require("@x/cluster/register");
 
-export const all: unknown[] = [main, compat, cli];
+export const all: unknown[] = [main, compat, cli, register];
 export const cluster: typeof main.Cluster = main.Cluster;

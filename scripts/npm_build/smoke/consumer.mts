@@ -4,6 +4,7 @@
 import * as main from "@x/cluster";
 import * as compat from "@x/cluster/compat";
 import * as cli from "@x/cluster/cli";
+import * as register from "@x/cluster/register";
 
-export const all: unknown[] = [main, compat, cli];
+export const all: unknown[] = [main, compat, cli, register];
 export const cluster: typeof main.Cluster = main.Cluster;
