@@ -54,6 +54,14 @@ export { Worker, type WorkerEvents, type WorkerState } from "./src/worker.ts";
 export { Emitter, type EventMap } from "./src/emitter.ts";
 export { ClusterError, type ClusterErrorCode, type ClusterErrorOptions } from "./src/errors.ts";
 export type {
+  Candidate,
+  RequestHead,
+  ScheduleInfo,
+  SchedulerFunction,
+  SchedulerName,
+  SchedulerOption,
+} from "./src/scheduler_types.ts";
+export type {
   Adapter,
   Address,
   Capabilities,

@@ -98,6 +98,9 @@ export async function attachServer(server: net.Server, source: ServeSource): Pro
     get requests() {
       return requests;
     },
+    get connections() {
+      return sockets.size;
+    },
     accept: (connection) => feed(connection as net.Socket),
     async close() {
       closing = true;

@@ -26,6 +26,7 @@ import type {
   WorkerServer,
 } from "../src/types.ts";
 import { ClusterError } from "../src/errors.ts";
+import type { PeerReader } from "../src/scheduler_types.ts";
 import { addressOf, loopbackFor } from "./_address.ts";
 import { fetchListener } from "./_fetch_bridge.ts";
 import { IpcEndpoint, type IpcTarget } from "./_ipc.ts";
@@ -365,7 +366,7 @@ function descriptorBudget(): number | undefined {
   }
 }
 
-function listenerOf(server: net.Server): Listener {
+function listenerOf(server: net.Server): Listener & PeerReader {
   const address = addressOf(server);
   return {
     address,
@@ -379,5 +380,13 @@ function listenerOf(server: net.Server): Listener {
       return Promise.resolve();
     },
     release: (connection) => (connection as net.Socket).destroy(),
+    remote: (connection) => {
+      const socket = connection as net.Socket;
+      const address = socket.remoteAddress;
+      return {
+        address: address?.startsWith("::ffff:") ? address.slice(7) : address,
+        port: socket.remotePort,
+      };
+    },
   };
 }

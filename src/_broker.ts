@@ -9,6 +9,8 @@ import { ReusePortHandle } from "./reuse_port_handle.ts";
 import { RoundRobinHandle } from "./round_robin_handle.ts";
 import { SharedHandle, type ShareTarget } from "./shared_handle.ts";
 import type { Adapter, Address, Policy } from "./types.ts";
+import type { ClusterError } from "./errors.ts";
+import type { SchedulerOption } from "./scheduler_types.ts";
 
 type Handle = RoundRobinHandle | SharedHandle | ReusePortHandle;
 
@@ -24,6 +26,12 @@ export interface BrokerMember extends ShareTarget {
 export interface BrokerOptions<M extends BrokerMember> {
   /** The cluster's `policy` option, if the user set one. */
   policy: Policy | undefined;
+  /** The cluster's `scheduler` option, if the user set one. @default "least-connections" */
+  scheduler?: SchedulerOption;
+  /** The cluster's `trustProxy` option. @default false */
+  trustProxy?: boolean;
+  /** A user scheduler function failed (one report per burst). @default ignored */
+  schedulerError?(error: ClusterError): void;
   /** Round-robin: handoffs a worker may have unacknowledged. */
   maxInFlight: number;
   /** The cluster's `strictReloads`: reuse-port workers serve with lendable listeners. */
@@ -67,6 +75,8 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
   policyFor(adapter: Adapter, query: QueryMessage): Policy {
     if (query.policy) return query.policy;
     if (this.#options.policy) return this.#options.policy;
+    // Asking for a scheduler asks for the primary to route: the one policy where it does.
+    if (this.#routed(query)) return "round-robin";
     const reusePort = adapter.capabilities.reusePort === true;
     return query.api === "serve" && reusePort ? "reuse-port" : "round-robin";
   }
@@ -97,7 +107,7 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
   async query(member: M, q: QueryMessage): Promise<void> {
     const adapter = await this.#adapter;
     const policy = this.policyFor(adapter, q);
-    const missing = missingCapability(adapter, policy);
+    const missing = this.#unroutable(policy, q) ?? missingCapability(adapter, policy);
     if (missing) return member.reply(q.seq, { ok: false, code: "UNSUPPORTED", message: missing });
     const key = handleKey(policy, q);
     let pending = this.#handles.get(key);
@@ -151,6 +161,20 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
     for (const key of keys ?? []) await this.leave(member, key);
   }
 
+  /** Whether the query or the cluster asked for a scheduler. */
+  #routed(q: QueryMessage): boolean {
+    return (q.scheduler ?? null) !== null || this.#options.scheduler !== undefined;
+  }
+
+  /** Why `policy` cannot do the scheduling `q` asks for, or `undefined`. */
+  #unroutable(policy: Policy, q: QueryMessage): string | undefined {
+    if (policy === "round-robin" || !this.#routed(q)) return undefined;
+    const who = q.scheduler ? `scheduler "${q.scheduler}"` : "the cluster's 'scheduler'";
+    const why = policy === "shared" ? "the workers race to accept" : "the kernel picks the worker";
+    return `Cannot route by ${who} under policy "${policy}": ${why}; use policy ` +
+      `"round-robin", where the primary routes every connection`;
+  }
+
   #join(member: M, key: string): void {
     const keys = this.#keys.get(member.id);
     if (keys) keys.add(key);
@@ -198,9 +222,13 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
         adopt: (handle) => adapter.adopt(handle),
       });
     }
+    // The first query of an address decides its scheduler, as it decides the backlog.
     const handle = new RoundRobinHandle(key, {
       maxInFlight: this.#options.maxInFlight,
       maxQueue: Math.max(q.backlog ?? 511, 64),
+      scheduler: q.scheduler ?? this.#options.scheduler,
+      trustProxy: this.#options.trustProxy,
+      onError: (error) => this.#options.schedulerError?.(error),
     });
     handle.listener = await adapter.listen(options, (c) => handle.distribute(c));
     return handle;

@@ -3,6 +3,8 @@
 
 import type { Adapter, Serialization, StdioOption } from "./types.ts";
 import { POLICIES } from "./types.ts";
+import { ClusterError } from "./errors.ts";
+import { SCHEDULERS, type SchedulerOption } from "./scheduler_types.ts";
 import { type Checks, checks, isPlainObject } from "./_checks.ts";
 import {
   type ClusterOptions,
@@ -39,6 +41,8 @@ export function resolveOptions(options: ClusterOptions = {}): ResolvedOptions {
   const resolved: ResolvedOptions = {
     workers: optional(o.workers, (v) => integer("workers", v, 0)),
     policy: optional(o.policy, (v) => oneOf("policy", v, POLICIES)),
+    scheduler: optional(o.scheduler, scheduler),
+    trustProxy: flag("trustProxy", o.trustProxy, d.trustProxy),
     exec: optional(o.exec, (v) => text("exec", v)),
     args: o.args === undefined ? d.args : strings("args", o.args),
     execArgv: o.execArgv === undefined ? undefined : strings("execArgv", o.execArgv),
@@ -71,7 +75,28 @@ export function resolveOptions(options: ClusterOptions = {}): ResolvedOptions {
     adapter: optional(o.adapter, adapter),
   };
   checkHeartbeats(resolved, o.heartbeatInterval === undefined);
+  if (resolved.scheduler !== undefined) checkRoutable(resolved.policy, "a 'scheduler'");
   return resolved;
+}
+
+/**
+ * Throws `UNSUPPORTED` when `policy` cannot route connections by a scheduler or a key:
+ * under `"reuse-port"` the kernel picks the worker, under `"shared"` the workers race to accept.
+ *
+ * @example
+ * ```ts
+ * import { checkRoutable } from "./_resolve_options.ts";
+ * checkRoutable("round-robin", "a 'scheduler'"); // fine
+ * ```
+ */
+export function checkRoutable(policy: string | null | undefined, what: string): void {
+  if (policy !== "reuse-port" && policy !== "shared") return;
+  throw new ClusterError(
+    "UNSUPPORTED",
+    `Cannot route by ${what} under policy "${policy}": ` +
+      `${policy === "shared" ? "the workers race to accept" : "the kernel picks the worker"}; ` +
+      `use policy "round-robin", where the primary routes every connection`,
+  );
 }
 
 /**
@@ -174,6 +199,11 @@ function stdio(value: unknown): StdioOption {
     check.fail(TypeError, "stdio", what, value);
   }
   return value as StdioOption;
+}
+
+function scheduler(value: unknown): SchedulerOption {
+  if (typeof value === "function") return value as SchedulerOption;
+  return check.oneOf("scheduler", value, SCHEDULERS);
 }
 
 function adapter(value: unknown): Adapter {

@@ -74,6 +74,9 @@ export class WorkerRecord implements WorkerLink {
   #readiness: Readiness;
   #isReady = false;
   #readySettle!: { resolve(): void; reject(error: Error): void };
+  /** Open connections per round-robin key, as the worker last reported them. */
+  #active = new Map<string, number>();
+  #handoffs = 0;
 
   constructor(id: number, slot: number, readiness: Readiness, hooks: WorkerRecordHooks) {
     this.id = id;
@@ -178,8 +181,29 @@ export class WorkerRecord implements WorkerLink {
 
   /** Hands a connection over (round-robin); resolves with whether the worker took it. */
   handoff(key: string, connection: unknown): Promise<boolean> {
+    this.#handoffs++;
     return this.#channel.request((seq) => ({ cmd: "newconn", seq, key }), connection)
-      .then(({ reply }) => (reply as { accepted: boolean }).accepted);
+      .then(({ reply }) => {
+        const { accepted, active } = reply as { accepted: boolean; active?: number };
+        if (active !== undefined) this.#active.set(key, active);
+        return accepted;
+      }).finally(() => this.#handoffs--);
+  }
+
+  /**
+   * Connections the worker holds open: of one round-robin `key`, or of all of them, as it
+   * last reported (at most `LOAD_INTERVAL` ms old, exact at each handoff's acknowledgement).
+   */
+  activeConnections(key?: string): number {
+    if (key !== undefined) return this.#active.get(key) ?? 0;
+    let total = 0;
+    for (const n of this.#active.values()) total += n;
+    return total;
+  }
+
+  /** Connections the primary handed this worker that it has not acknowledged yet. */
+  get handoffs(): number {
+    return this.#handoffs;
   }
 
   /** Asks for the worker's listen socket of `key`; `undefined` if it has none to give. */
@@ -240,6 +264,10 @@ export class WorkerRecord implements WorkerLink {
         if (!this.#channel.settle(message.ack, message, handle)) {
           this.reportBadMessage(`reply to unknown request ${message.ack}`);
         }
+        return;
+      case "load":
+        if (message.active === 0) this.#active.delete(message.key);
+        else this.#active.set(message.key, message.active);
         return;
       default:
         try {

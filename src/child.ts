@@ -10,7 +10,12 @@ import { Channel } from "./_channel.ts";
 import { Emitter } from "./emitter.ts";
 import { runtime } from "./_runtime.ts";
 import { ClusterError } from "./errors.ts";
-import { decodeAtWorker, type PrimaryToWorker, type QueryResult } from "./protocol.ts";
+import {
+  decodeAtWorker,
+  LOAD_INTERVAL,
+  type PrimaryToWorker,
+  type QueryResult,
+} from "./protocol.ts";
 import type {
   Adapter,
   Address,
@@ -22,6 +27,7 @@ import type {
   WorkerServer,
 } from "./types.ts";
 import { POLICIES } from "./types.ts";
+import { type SchedulerName, SCHEDULERS } from "./scheduler_types.ts";
 
 /** Where a worker's server listens. */
 export interface ServeOptions {
@@ -33,6 +39,12 @@ export interface ServeOptions {
   policy?: Policy;
   /** Listen backlog. @default the runtime's */
   backlog?: number;
+  /**
+   * Overrides the cluster's `scheduler` for this address with a built-in one (a function can
+   * only be given to the Cluster, in the primary). Needs policy `"round-robin"` (the default
+   * when it is set). @default the cluster's `scheduler`
+   */
+  scheduler?: SchedulerName;
 }
 
 /** The address a server is bound to, which server runs it, and how to close it. */
@@ -90,6 +102,9 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   #disconnecting: Promise<void> | undefined;
   #shutdown = new AbortController();
   #tasks: Promise<unknown>[] = [];
+  /** Round-robin keys: the open-connection count last reported to the primary. */
+  #reported = new Map<string, number>();
+  #loadTimer: ReturnType<typeof setInterval> | undefined;
 
   /** Used by the package entry; get the instance from `Cluster.worker`. */
   constructor(
@@ -199,6 +214,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       policy: options.policy ?? null,
       backlog: options.backlog ?? null,
       index,
+      scheduler: options.scheduler ?? null,
       // The primary's default policy depends on it: "reuse-port" for serve() where the runtime
       // has it (each worker runs the runtime's fastest server), "round-robin" for listen().
       api,
@@ -231,6 +247,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       );
     }
     this.#servers.set(key, server);
+    if (result.policy === "round-robin") this.#watchLoad(adapter, channel, key);
     const address = server.address ?? {
       hostname: result.hostname ?? "0.0.0.0",
       port: result.port,
@@ -245,10 +262,30 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       close: async () => {
         if (this.#servers.get(key) !== server) return;
         this.#servers.delete(key);
+        this.#reported.delete(key);
         await server.close();
         await channel.sendInternal({ cmd: "close", key }).catch(() => {});
       },
     };
+  }
+
+  /**
+   * Reports the open connections of round-robin `key` to the primary (its least-connections
+   * scheduler reads them): changes are batched, at most one `load` per key every
+   * `LOAD_INTERVAL` ms, and each `newconn` reply carries the count at once.
+   */
+  #watchLoad(adapter: Adapter, channel: Channel, key: string): void {
+    this.#reported.set(key, 0);
+    if (this.#loadTimer !== undefined) return;
+    this.#loadTimer = setInterval(() => {
+      for (const [k, last] of this.#reported) {
+        const active = this.#servers.get(k)?.connections ?? 0;
+        if (active === last) continue;
+        this.#reported.set(k, active);
+        channel.sendInternal({ cmd: "load", key: k, active }).catch(() => {});
+      }
+    }, LOAD_INTERVAL);
+    adapter.unrefTimer(this.#loadTimer);
   }
 
   #connect(
@@ -329,10 +366,16 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
         }
         return;
       case "newconn": {
-        const accepted = handle !== undefined &&
-          (this.#servers.get(m.key)?.accept(handle) ?? false);
+        const server = this.#servers.get(m.key);
+        const accepted = handle !== undefined && (server?.accept(handle) ?? false);
         if (!accepted && handle !== undefined) adapter.discard(handle);
-        channel.sendInternal({ cmd: "reply", ack: m.seq, accepted }).catch(() => {});
+        const active = server?.connections;
+        if (active === undefined || !this.#reported.has(m.key)) {
+          channel.sendInternal({ cmd: "reply", ack: m.seq, accepted }).catch(() => {});
+          return;
+        }
+        this.#reported.set(m.key, active);
+        channel.sendInternal({ cmd: "reply", ack: m.seq, accepted, active }).catch(() => {});
         return;
       }
       case "lend": {
@@ -406,6 +449,10 @@ function describe(result: { hostname: string | null; port: number }): string {
   return `${result.hostname ?? "*"}:${result.port}`;
 }
 
+function describeValue(value: unknown): string {
+  return typeof value === "string" ? `"${value}"` : `(a ${typeof value})`;
+}
+
 function validateServeOptions(o: ServeOptions): void {
   if (typeof o !== "object" || o === null) throw new TypeError("Serve options must be an object");
   if (o.port !== undefined && !(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535)) {
@@ -416,5 +463,11 @@ function validateServeOptions(o: ServeOptions): void {
   }
   if (o.policy !== undefined && !POLICIES.includes(o.policy)) {
     throw new TypeError(`Invalid policy "${o.policy}": use one of ${POLICIES.join(", ")}`);
+  }
+  if (o.scheduler !== undefined && !SCHEDULERS.includes(o.scheduler)) {
+    const hint = typeof o.scheduler === "function"
+      ? "a function can only be the Cluster's `scheduler` option, in the primary"
+      : `use one of ${SCHEDULERS.join(", ")}`;
+    throw new TypeError(`Invalid scheduler ${describeValue(o.scheduler)}: ${hint}`);
   }
 }

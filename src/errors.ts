@@ -29,6 +29,11 @@ export type ClusterErrorCode =
    * does not migrate queued connections, may reset connections queued on it.
    */
   | "RELOAD_MAY_RESET"
+  /**
+   * A user's `scheduler` function threw or returned something that is not a candidate; the
+   * connection went to the default scheduler's choice (reported once per burst).
+   */
+  | "SCHEDULER_FAILED"
   /** A system error code (e.g. `EADDRINUSE`, `EACCES`) from binding a listen address. */
   | `E${string}`;
 

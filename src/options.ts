@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { SchedulerOption } from "./scheduler_types.ts";
 import type { Adapter, Policy, Serialization, StdioOption } from "./types.ts";
 
 /** What makes a worker ready: coming online, its first bound server, or its own `ready()`. */
@@ -61,6 +62,25 @@ export interface ClusterOptions {
    * @default `"reuse-port"` for `serve()` where available, otherwise `"round-robin"`
    */
   policy?: Policy;
+  /**
+   * Which worker gets each connection under `"round-robin"` (the primary routes them; see
+   * docs/scheduling.md): `"least-connections"` (open connections the workers report plus
+   * unacknowledged handoffs), `"round-robin"` (strict rotation, Node's order),
+   * `"power-of-two"` (the less loaded of two random workers), `"ip-hash"` (sticky by client
+   * address, consistent over scaling), or a function `(candidates, info) => candidate`. A
+   * worker's `serve()`/`listen()` may name a built-in one for its address. Setting it makes
+   * `"round-robin"` the default policy; with `"reuse-port"` or `"shared"` (the kernel or the
+   * workers pick) it is a `ClusterError` `UNSUPPORTED`. Stalled and stopping workers are never
+   * chosen while another can take the connection, whatever the scheduler.
+   * @default "least-connections"
+   */
+  scheduler?: SchedulerOption;
+  /**
+   * `"ip-hash"` hashes the first `X-Forwarded-For` / `Forwarded` address of a request the
+   * primary read (L7 `sticky` routing), not the proxy's own address.
+   * @default false
+   */
+  trustProxy?: boolean;
   /**
    * Module the workers run.
    * @default the primary's main module
@@ -215,6 +235,9 @@ export interface ResolvedOptions {
   readonly workers: number | undefined;
   /** `undefined`: the user set none (see {@linkcode ClusterOptions.policy}). */
   readonly policy: Policy | undefined;
+  /** `undefined`: the user set none; addresses get `DEFAULTS.scheduler`. */
+  readonly scheduler: SchedulerOption | undefined;
+  readonly trustProxy: boolean;
   /** `undefined`: the adapter's `mainModule()`. */
   readonly exec: string | undefined;
   readonly args: readonly string[];
@@ -249,6 +272,7 @@ export interface ResolvedOptions {
 type AdapterDecides =
   | "workers"
   | "policy"
+  | "scheduler"
   | "exec"
   | "execArgv"
   | "cwd"
@@ -262,7 +286,9 @@ export const DEFAULTS: Readonly<
   Omit<ResolvedOptions, AdapterDecides | "respawn"> & {
     respawn: Readonly<Required<RespawnOptions>>;
   }
-> = Object.freeze({
+> & { scheduler: "least-connections" } = Object.freeze({
+  scheduler: "least-connections",
+  trustProxy: false,
   args: Object.freeze([]),
   env: Object.freeze({}),
   silent: false,

@@ -89,6 +89,9 @@ export class Cluster extends Emitter<ClusterEvents> {
     this.#adapter.catch(() => {});
     this.#broker = new ServerBroker(this.#adapter, {
       policy: this.#options.policy,
+      scheduler: this.#options.scheduler,
+      trustProxy: this.#options.trustProxy,
+      schedulerError: (error) => this.emit("error", error, undefined),
       maxInFlight: this.#options.maxInFlight,
       strictReloads: this.#options.strictReloads,
       predecessor: (member) => this.#supervisor.predecessor(member),

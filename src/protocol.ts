@@ -14,6 +14,7 @@
 
 import type { Address, Policy } from "./types.ts";
 import { POLICIES } from "./types.ts";
+import { type SchedulerName, SCHEDULERS } from "./scheduler_types.ts";
 
 /** The envelope key. */
 export const ENVELOPE_KEY = "@x/cluster";
@@ -34,6 +35,8 @@ export interface QueryMessage {
   index: number;
   /** `serve()` or `listen()`; decoded as `"listen"` when absent. */
   api?: ServerApi;
+  /** The scheduler `serve()`/`listen()` asked for; `null` or absent: the cluster's. */
+  scheduler?: SchedulerName | null;
 }
 
 /** A worker's server is bound (after a `query`). */
@@ -56,7 +59,22 @@ export type WorkerToPrimary =
   | QueryMessage
   | ListeningMessage
   | { cmd: "close"; key: string }
-  | { cmd: "reply"; ack: number; accepted: boolean };
+  | LoadMessage
+  /** `active`: a `newconn` reply's count of the key's open connections, this one included. */
+  | { cmd: "reply"; ack: number; accepted: boolean; active?: number };
+
+/**
+ * A worker's open connections of a round-robin address changed (sent at most once per
+ * `LOAD_INTERVAL` ms, not per event): the least-connections scheduler reads them.
+ */
+export interface LoadMessage {
+  cmd: "load";
+  key: string;
+  active: number;
+}
+
+/** How often (ms) at most a worker reports changed connection counts. */
+export const LOAD_INTERVAL = 25;
 
 /** The worker-to-primary messages about servers, which the cluster (not the record) routes. */
 export type ServerMessage = Extract<WorkerToPrimary, { cmd: "query" | "listening" | "close" }>;
@@ -152,6 +170,10 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
       const policy = own(m, "policy"), backlog = own(m, "backlog");
       const index = own(m, "index") ?? 0, sentApi = own(m, "api");
       const api = sentApi === undefined ? "listen" : sentApi;
+      const scheduler = own(m, "scheduler") ?? null;
+      if (scheduler !== null && !SCHEDULERS.includes(scheduler as SchedulerName)) {
+        return "query: bad scheduler";
+      }
       if (!isCount(index)) return "query: bad index";
       if (api !== "serve" && api !== "listen") return "query: bad api";
       if (!isSeq(seq)) return "query: bad seq";
@@ -172,6 +194,8 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
         backlog: backlog as number | null,
         index,
         api,
+        // Only when asked for: older workers' queries decode as they always did.
+        ...(scheduler === null ? {} : { scheduler: scheduler as SchedulerName }),
       };
     }
     case "listening": {
@@ -188,9 +212,16 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
       return isKey(key) ? { cmd: "close", key } : "close: bad key";
     }
     case "reply": {
-      const ack = own(m, "ack"), accepted = own(m, "accepted");
+      const ack = own(m, "ack"), accepted = own(m, "accepted"), active = own(m, "active");
       if (!isSeq(ack) || typeof accepted !== "boolean") return "reply: bad ack or accepted";
-      return { cmd: "reply", ack, accepted };
+      if (active === undefined) return { cmd: "reply", ack, accepted };
+      if (!isCount(active)) return "reply: bad active";
+      return { cmd: "reply", ack, accepted, active };
+    }
+    case "load": {
+      const key = own(m, "key"), active = own(m, "active");
+      if (!isKey(key) || !isCount(active)) return "load: bad key or active";
+      return { cmd: "load", key, active };
     }
     default:
       return unknownCommand(own(m, "cmd"));

@@ -1,10 +1,11 @@
 // Round-robin scheduling in the primary: Node's RoundRobinHandle
 // (lib/internal/cluster/round_robin_handle.js), changed where Node's design costs throughput:
 // - Node hands a worker one connection and waits for its ack before it gets another; here each
-//   worker may have `maxInFlight` handoffs outstanding, and each connection goes to the worker
-//   with the fewest outstanding handoffs (ties rotate, so an idle cluster alternates). A
-//   worker whose oldest handoff has waited longer than `stallAfter` ms (its event loop is
-//   busy) gets none while another worker can take them.
+//   worker may have `maxInFlight` handoffs outstanding, and a pluggable scheduler
+//   (src/scheduler_*.ts; default least-connections: open connections plus outstanding
+//   handoffs, ties rotate so an idle cluster alternates) picks among the workers that can take
+//   one. A worker whose oldest handoff has waited longer than `stallAfter` ms (its event loop
+//   is busy) is offered to no scheduler while another worker can take connections.
 // - a connection refused by a worker, or whose worker died before taking it, is handed to
 //   another worker (never back to one that refused it; up to `MAX_ATTEMPTS` workers), not lost.
 // - connections waiting for a worker are bounded by the primary's descriptors (the listener's
@@ -12,11 +13,27 @@
 //   `backlog` closed 27–45 % of a burst of 1,000 connections (issue #13). Beyond it the oldest
 //   waiting connection is closed, as the runtime itself would at EMFILE.
 
+import type { ClusterError } from "./errors.ts";
+import { createScheduler } from "./scheduler_create.ts";
+import { leastConnections } from "./scheduler_least_connections.ts";
+import type {
+  Candidate,
+  PeerReader,
+  Scheduler,
+  ScheduleInfo,
+  SchedulerOption,
+} from "./scheduler_types.ts";
 import type { Listener } from "./types.ts";
 
 /** A worker that can take connections. */
 export interface HandoffTarget {
   readonly id: number;
+  /** Its slot (schedulers hash by slot). @default 0 */
+  readonly slot?: number;
+  /** False once its channel closed: it gets no connection. @default true */
+  readonly connected?: boolean;
+  /** Connections of `key` it reported open. @default 0 */
+  activeConnections?(key: string): number;
   /** Sends the connection; resolves true if the worker took it, false if it refused. */
   handoff(key: string, connection: unknown): Promise<boolean>;
 }
@@ -43,7 +60,23 @@ export interface RoundRobinOptions {
   stallAfter?: number;
   /** Monotonic clock (ms), replaceable in tests. @default performance.now */
   now?: () => number;
+  /** Which worker gets each connection. @default "least-connections" */
+  scheduler?: SchedulerOption;
+  /** `"ip-hash"` hashes the first forwarded address of a request head. @default false */
+  trustProxy?: boolean;
+  /** Uniform in [0, 1), for `"power-of-two"`. @default Math.random */
+  random?: () => number;
+  /** Receives a user scheduler's failures (one per burst). @default ignored */
+  onError?: (error: ClusterError) => void;
 }
+
+/** One candidate per member, rebuilt per pick (schedulers must not keep them). */
+interface MemberCandidate extends Candidate {
+  readonly member: Member;
+  readonly full: boolean;
+}
+
+const fallback = leastConnections();
 
 /** Distributes connections a primary-owned listener accepts. */
 export class RoundRobinHandle {
@@ -57,11 +90,30 @@ export class RoundRobinHandle {
   #refused = new Map<unknown, Set<number>>();
   #closed = false;
   #now: () => number;
+  #scheduler: Scheduler;
 
   constructor(key: string, options: RoundRobinOptions) {
     this.key = key;
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
+    this.#scheduler = createScheduler(options.scheduler ?? "least-connections", {
+      onError: options.onError ?? (() => {}),
+      trustProxy: options.trustProxy,
+      now: this.#now,
+      random: options.random,
+    });
+  }
+
+  /**
+   * Each member's load as the schedulers see it: open connections it reported and handoffs it
+   * has not acknowledged.
+   */
+  get load(): Array<{ id: number; active: number; inFlight: number }> {
+    return this.#members.map((m) => ({
+      id: m.target.id,
+      active: m.target.activeConnections?.(this.key) ?? 0,
+      inFlight: m.inFlight,
+    }));
   }
 
   /** Sets the listener whose connections this handle distributes (and releases). */
@@ -124,7 +176,7 @@ export class RoundRobinHandle {
         this.#drop(this.#queue.shift()); // every worker refused it
         continue;
       }
-      const member = this.#pick(refused);
+      const member = this.#pick(refused, connection);
       if (!member) break;
       this.#handoff(member, this.#queue.shift());
     }
@@ -134,33 +186,62 @@ export class RoundRobinHandle {
     }
   }
 
-  #pick(exclude: Set<number> | undefined): Member | undefined {
+  #pick(exclude: Set<number> | undefined, connection: unknown): Member | undefined {
     const members = this.#members;
     const now = this.#now();
     const stallAfter = this.#options.stallAfter ?? 20;
-    let best: Member | undefined;
-    let bestStalled = true;
-    let responsive = false;
+    const responsive: MemberCandidate[] = [], stalled: MemberCandidate[] = [];
+    // In rotation order from the cursor, so that ties (and strict rotation) move on.
     for (let i = 0; i < members.length; i++) {
       const member = members[(this.#cursor + i) % members.length];
-      if (exclude?.has(member.target.id)) continue;
-      const stalled = member.sentAt.length > 0 && now - member.sentAt[0] > stallAfter;
-      responsive ||= !stalled;
-      if (member.inFlight >= this.#options.maxInFlight) continue;
-      // A responsive worker beats a stalled one; then the fewest outstanding handoffs win.
-      if (
-        !best || (bestStalled && !stalled) ||
-        (stalled === bestStalled && member.inFlight < best.inFlight)
-      ) {
-        best = member;
-        bestStalled = stalled;
-      }
+      const target = member.target;
+      if (exclude?.has(target.id) || target.connected === false) continue;
+      const isStalled = member.sentAt.length > 0 && now - member.sentAt[0] > stallAfter;
+      (isStalled ? stalled : responsive).push({
+        member,
+        id: target.id,
+        slot: target.slot ?? 0,
+        active: target.activeConnections?.(this.key) ?? 0,
+        inFlight: member.inFlight,
+        stalled: isStalled,
+        full: member.inFlight >= this.#options.maxInFlight,
+      });
     }
-    // A responsive worker that is merely full acks soon: wait for it rather than feed a
-    // stalled one. Only when every worker is stalled do they share the load regardless.
-    if (best && bestStalled && responsive) return undefined;
-    if (best) this.#cursor = (members.indexOf(best) + 1) % members.length;
-    return best;
+    // Stalled workers get connections only when every worker is stalled. A responsive worker
+    // that is merely full acks soon: the connection waits for it rather than feed a stalled one.
+    const pool = responsive.length > 0 ? responsive : stalled;
+    const scheduler = this.#scheduler;
+    const ready = pool.filter((c) => !c.full);
+    // Full ones last: on a tie of load, the worker that can take it now wins.
+    const offered = scheduler.waits ? ready.concat(pool.filter((c) => c.full)) : ready;
+    if (offered.length === 0) return undefined;
+    const info = this.#info(connection);
+    let chosen = scheduler.pick(offered, info) as MemberCandidate | undefined;
+    // A built-in never answers outside `offered`; the guarded user function neither.
+    if (!chosen || !offered.includes(chosen)) chosen = fallback.pick(offered, info) as MemberCandidate;
+    if (chosen.full) return undefined; // wait for that worker: it acks soon
+    this.#cursor = (members.indexOf(chosen.member) + 1) % members.length;
+    return chosen.member;
+  }
+
+  /** What the scheduler knows of `connection`; the address is read only if asked for. */
+  #info(connection: unknown): ScheduleInfo {
+    const listener = this.#listener, key = this.key;
+    let remote: { address: string | undefined; port: number | undefined } | undefined;
+    const peer = () => (remote ??= (listener as Partial<PeerReader> | undefined)?.remote?.(connection) ?? {
+      address: undefined,
+      port: undefined,
+    });
+    return {
+      get remoteAddress() {
+        return peer().address;
+      },
+      get remotePort() {
+        return peer().port;
+      },
+      key,
+      request: undefined,
+    };
   }
 
   #handoff(member: Member, connection: unknown): void {

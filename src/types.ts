@@ -215,6 +215,11 @@ export interface WorkerServer {
   readonly resetsOnClose: boolean;
   /** Requests (HTTP) or connections (plain TCP) served so far. */
   readonly requests: number;
+  /**
+   * Connections open now ("connections" source: the primary's least-connections scheduler
+   * reads it); `undefined` where the server cannot tell.
+   */
+  readonly connections?: number;
   /** Feeds one handed-over connection ("connections" source). Returns false if closed. */
   accept(connection: unknown): boolean;
   /** Stops accepting, lets in-flight requests finish, closes idle keep-alive connections. */

@@ -257,6 +257,8 @@ test("resolveOptions() fills in every default", () => {
   assert.deepEqual(o, {
     workers: undefined,
     policy: undefined,
+    scheduler: undefined,
+    trustProxy: false,
     exec: undefined,
     args: [],
     execArgv: undefined,
