@@ -74,6 +74,7 @@ function settingsOf(
   const result = settings as Partial<Settings>;
   if (result.script !== undefined) result.script = path.resolve(dir, result.script);
   if (result.watch !== undefined) result.watch = result.watch.map((p) => path.resolve(dir, p));
+  if (result.control !== undefined) result.control = path.resolve(dir, result.control);
   return result;
 }
 

@@ -41,6 +41,7 @@ export function helpText(): string {
   const [file, ...hosts] = CONFIG_FILES;
   return [
     "Usage: x-cluster [options] <script> [-- script args]",
+    "       x-cluster status [--json] | reload | scale <n> | stop   [--control <path>]",
     "",
     "Runs <script>, unchanged, in a cluster of worker processes that share its port:",
     "node:http and node:net servers (express, koa, fastify, hono's node adapter) through the",
@@ -62,6 +63,11 @@ export function helpText(): string {
     `(readyTimeout, logFormat, …; env an object, watch a list) plus "script" and "args".`,
     "Options on the command line win; env is merged variable by variable.",
     "Durations are in ms unless a unit is given (500ms, 30s, 2m).",
+    "",
+    "Commands: status prints the workers' table (--json: as JSON), reload replaces every",
+    "worker, scale <n> sets the worker count, stop stops gracefully. They talk to a running",
+    "x-cluster through its control socket (--control, or this user's default one); a script",
+    "named like a command is run as ./status.",
     "",
     "Signals: SIGTERM and SIGINT stop gracefully, SIGHUP reloads every worker one slot at a",
     "time, SIGTTIN and SIGTTOU add and remove a worker.",

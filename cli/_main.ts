@@ -1,8 +1,11 @@
-// What `x-cluster …` does with its command line: help, version, or a run; every UsageError
-// becomes one line on stderr and exit status 2.
+// What `x-cluster …` does with its command line: help, version, a control command (status,
+// reload, scale, stop: the first word names it), or a run; every UsageError becomes one line on
+// stderr and exit status 2.
 
 import process from "node:process";
 import { parseCommandLine } from "./_args.ts";
+import { runControlCommand } from "./_control_command.ts";
+import { CONTROL_COMMANDS, type ControlRequest } from "./_control_protocol.ts";
 import { helpText } from "./_help.ts";
 import { Logger } from "./_log.ts";
 import { runPrimary } from "./_primary.ts";
@@ -22,6 +25,8 @@ import { VERSION } from "./_version.ts";
  */
 export async function runCommandLine(args: readonly string[], self: string): Promise<number> {
   try {
+    const command = CONTROL_COMMANDS.find((name) => name === args[0]);
+    if (command) return await runControlCommand(command as ControlRequest["cmd"], args.slice(1));
     const commandLine = parseCommandLine(args);
     if (commandLine.help) {
       process.stdout.write(`${helpText()}\n`);

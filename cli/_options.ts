@@ -7,6 +7,7 @@
 // tests/cli_args_test.ts fails when a default shown here drifts from the core's.
 
 import type { Policy } from "../mod.ts";
+import { DEFAULT_CONTROL_HELP } from "./_control_path.ts";
 import {
   boolean,
   bytes,
@@ -45,6 +46,8 @@ export interface Settings {
   /** Paths whose changes reload the workers. */
   watch: string[];
   logFormat: LogFormat;
+  /** The control socket's path; `undefined`: the user's default one (_control_path.ts). */
+  control: string | undefined;
 }
 
 /** What a run uses when neither the command line nor a config file says. */
@@ -64,6 +67,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   env: {},
   watch: [],
   logFormat: "text",
+  control: undefined,
 });
 
 /** One option: on the command line (`flag`) and in a config file (`key`). */
@@ -197,6 +201,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     parse: oneOf(LOG_FORMATS),
     default: "text",
     help: "text: worker output lines prefixed with [w<id>]; json: one JSON object per line",
+  },
+  {
+    key: "control",
+    flag: "control",
+    value: "<path>",
+    parse: text,
+    default: DEFAULT_CONTROL_HELP,
+    help: "the control socket (mode 0600) that x-cluster status, reload, scale and stop talk to",
   },
 ];
 

@@ -8,10 +8,14 @@ import process from "node:process";
 import { Cluster, ClusterError, type Worker } from "../mod.ts";
 import { clusterOptions } from "./_cluster_options.ts";
 import type { Logger } from "./_log.ts";
+import { defaultControlPath, prepareControlDir } from "./_control_path.ts";
+import type { ControlReply, ControlRequest } from "./_control_protocol.ts";
+import { ControlServer } from "./_control_server.ts";
 import { cliMessage } from "./_messages.ts";
 import { OPTIONS } from "./_options.ts";
 import type { RunSettings } from "./_settings.ts";
 import { installSignals } from "./_signals.ts";
+import type { Status, WorkerRow } from "./_status.ts";
 import { UsageError } from "./_usage_error.ts";
 import { watchPaths } from "./_watch.ts";
 
@@ -67,6 +71,12 @@ class Run {
   #stopWatching: (() => void) | undefined;
   /** The worker count the run keeps (the start's, then what scale commands asked for). */
   #target = 0;
+  #control: ControlServer | undefined;
+  #startedAt = performance.now();
+  /** When each live worker was forked (performance.now()), by id. */
+  #forkedAt = new Map<number, number>();
+  /** Slots that had a worker, and how often each got a new one since. */
+  #restarts = new Map<number, number>();
   #end!: (code: number) => void;
   #ended = new Promise<number>((resolve) => (this.#end = resolve));
 
@@ -96,6 +106,11 @@ class Run {
       if (!(error instanceof ClusterError && error.code === "CRASH_LOOP")) log.info(error.message);
     });
     cluster.on("exit", (worker, code, signal) => this.#exited(worker, code, signal));
+    cluster.on("fork", (worker) => {
+      this.#forkedAt.set(worker.id, performance.now());
+      const before = this.#restarts.get(worker.slot);
+      this.#restarts.set(worker.slot, before === undefined ? 0 : before + 1);
+    });
     cluster.on("ready", (worker) => {
       if (this.#ready && !this.#stopping) log.info(`${who(worker)} ready`);
     });
@@ -119,9 +134,14 @@ class Run {
       },
       killAll: () => {
         for (const worker of this.#cluster.workers.values()) worker.kill("SIGKILL");
+        this.#control?.close();
         process.exit(130);
       },
     });
+    const controlPath = this.#settings.control ?? defaultControlPath();
+    prepareControlDir(controlPath, this.#settings.control === undefined);
+    this.#control = await ControlServer.listen(controlPath, (request) => this.#command(request));
+    this.#log.info(`control socket ${controlPath} (x-cluster status, reload, scale <n>, stop)`);
     try {
       await this.#cluster.start();
     } catch (error) {
@@ -196,6 +216,51 @@ class Run {
     if (this.#target === count) this.#log.info(`scaled to ${count}: pids ${this.#pids()}`);
   }
 
+  /** Answers a control-socket request. */
+  async #command(request: ControlRequest): Promise<ControlReply> {
+    const reason = "x-cluster " +
+      (request.cmd === "scale" ? `scale ${request.workers}` : request.cmd);
+    switch (request.cmd) {
+      case "status":
+        return { ok: true, status: this.status() };
+      case "reload":
+        await this.reload(reason);
+        return { ok: true, message: `reloaded: pids ${this.#pids()}` };
+      case "scale":
+        await this.scale(request.workers, reason);
+        return { ok: true, message: `${this.#target} workers: pids ${this.#pids()}` };
+      case "stop":
+        this.stop(reason);
+        return { ok: true, message: "stopping" };
+    }
+  }
+
+  /** The run's status, from the public API (see _status.ts for what is not there yet). */
+  status(): Status {
+    const now = performance.now();
+    const workers: WorkerRow[] = [...this.#cluster.workers.values()].map((worker) => ({
+      id: worker.id,
+      pid: worker.pid ?? null,
+      slot: worker.slot,
+      state: worker.state,
+      uptime: (now - (this.#forkedAt.get(worker.id) ?? now)) / 1000,
+      restarts: this.#restarts.get(worker.slot) ?? 0,
+      requests: null,
+      requestsPerSecond: null,
+      rss: null,
+      cpuPercent: null,
+      eventLoopLag: null,
+    }));
+    return {
+      pid: process.pid,
+      uptime: (now - this.#startedAt) / 1000,
+      target: this.#target || workers.length,
+      state: this.#stopping ? "stopping" : this.#ready ? "running" : "starting",
+      listening: [...this.#addresses],
+      workers,
+    };
+  }
+
   /** Throws (and logs) when the run is still starting or already stopping. */
   #refuseUnlessRunning(reason: string): void {
     if (this.#ready && !this.#stopping) return;
@@ -220,6 +285,7 @@ class Run {
   }
 
   #exited(worker: Worker, code: number | null, signal: string | null): void {
+    this.#forkedAt.delete(worker.id);
     if (this.#stopping) return;
     if (worker.exitedAfterDisconnect) {
       if (this.#ready) this.#log.info(`${who(worker)} stopped`);
@@ -241,7 +307,9 @@ class Run {
     if (!this.#stopping) {
       this.#stopping = true;
       this.#stopWatching?.();
-      this.#cluster.shutdown().catch(() => {}).then(() => this.#end(code));
+      this.#cluster.shutdown().finally(() => this.#control?.close()).catch(() => {}).then(() =>
+        this.#end(code)
+      );
     }
     return this.#ended;
   }

@@ -60,6 +60,7 @@ export function resolveSettings(
   const flags = { ...commandLine.settings };
   if (flags.script !== undefined) flags.script = path.resolve(cwd, flags.script);
   if (flags.watch !== undefined) flags.watch = flags.watch.map((p) => path.resolve(cwd, p));
+  if (flags.control !== undefined) flags.control = path.resolve(cwd, flags.control);
   const settings = mergeSettings(config?.settings, flags);
   const { script } = settings;
   if (script === undefined) {

@@ -3,6 +3,9 @@
 // workers over HTTP who they are, and end it, killing the whole group on every path.
 
 import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { groupMembers, killGroup, spawnGroup, waitForGroup } from "../scripts/_process.ts";
@@ -57,9 +60,12 @@ export class CliRun {
 
   constructor(args: readonly string[], env: Record<string, string> = {}, cwd?: string) {
     const { file, args: argv } = cliCommand(args);
+    // Its own XDG_RUNTIME_DIR (unless the test gives one), so that its default control socket
+    // never meets another run's or a user's; removed when it exits.
+    const runtimeDir = mkdtempSync(path.join(tmpdir(), "x-cluster-test-"));
     this.child = spawnGroup(file, argv, {
       cwd,
-      env: { ...process.env, NO_COLOR: "1", ...env },
+      env: { ...process.env, NO_COLOR: "1", XDG_RUNTIME_DIR: runtimeDir, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     for (
@@ -83,6 +89,7 @@ export class CliRun {
     }
     this.#exit = new Promise((resolve) =>
       this.child.once("exit", (code, signal) => {
+        rmSync(runtimeDir, { recursive: true, force: true });
         resolve({ code, signal });
         this.#wake();
       })

@@ -22,7 +22,8 @@ const child = spawn(
   process.execPath,
   ["node_modules/.bin/x-cluster", "-w", "2", "cli_server.mjs"],
   {
-    env: { ...process.env, PORT: String(port) },
+    // Its control socket in this directory, not in the user's runtime directory.
+    env: { ...process.env, PORT: String(port), XDG_RUNTIME_DIR: process.cwd() },
     stdio: ["ignore", "inherit", "pipe"],
   },
 );
