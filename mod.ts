@@ -40,6 +40,7 @@ export { Cluster } from "./src/primary.ts";
 export type { ClusterEvents } from "./src/events.ts";
 export type {
   ClusterOptions,
+  MetricsOptions,
   Readiness,
   RespawnOptions,
   ShutdownOptions,
@@ -51,6 +52,26 @@ export {
   type ServeOptions,
 } from "./src/child.ts";
 export { Worker, type WorkerEvents, type WorkerState } from "./src/worker.ts";
+export type {
+  ClusterStats,
+  DurationHistogram,
+  ListenerStats,
+  PrimaryStats,
+  ReloadStats,
+  RestartCounts,
+  RestartReason,
+  TotalStats,
+  WorkerStats,
+} from "./src/stats.ts";
+export type {
+  Counter,
+  Gauge,
+  Labels,
+  MetricAggregation,
+  MetricOptions,
+  MetricSnapshot,
+  WorkerMetrics,
+} from "./src/_metrics_registry.ts";
 export { Emitter, type EventMap } from "./src/emitter.ts";
 export { ClusterError, type ClusterErrorCode, type ClusterErrorOptions } from "./src/errors.ts";
 export type {
@@ -66,18 +87,22 @@ export type {
   Address,
   Capabilities,
   FetchHandler,
-  ListenOptions,
+  HttpEndpoint,
   Listener,
+  ListenOptions,
   ParentChannel,
   ParentEvents,
   Policy,
   ProcessEvents,
+  ProcessFigures,
   ProcessHandle,
+  ProcessMonitor,
   Serialization,
-  ServeSource,
   ServerEngine,
+  ServeSource,
   SpawnOptions,
   StdioOption,
   StdioValue,
+  SystemdChannel,
   WorkerServer,
 } from "./src/types.ts";

@@ -15,22 +15,27 @@ import type {
   Adapter,
   Capabilities,
   FetchHandler,
+  HttpEndpoint,
   Listener,
   ListenOptions,
   ParentChannel,
   ParentEvents,
   ProcessEvents,
   ProcessHandle,
+  ProcessMonitor,
   ServeSource,
+  SystemdChannel,
   SpawnOptions,
   WorkerServer,
 } from "../src/types.ts";
 import { ClusterError } from "../src/errors.ts";
 import type { PeerReader } from "../src/scheduler_types.ts";
+import { watchAccepts } from "./_accept_watch.ts";
 import { addressOf, loopbackFor } from "./_address.ts";
 import { fetchListener } from "./_fetch_bridge.ts";
 import { IpcEndpoint, type IpcTarget } from "./_ipc.ts";
 import { attachServer } from "./_http_server.ts";
+import { serveHttp } from "./_metrics_server.ts";
 
 /** Marks the listeners the adapter adds to `process` for the worker's IPC channel. */
 export const CORE_LISTENER: unique symbol = Symbol.for("@x/cluster.core-listener");
@@ -44,6 +49,10 @@ export interface NodeApiConfig {
   command(options: SpawnOptions): { file: string; args: string[] };
   mainModule(): string | undefined;
   inheritedExecArgv(): string[];
+  /** This runtime's process monitor (`adapters/_metrics_process.ts`). */
+  monitor(): ProcessMonitor;
+  /** This runtime's way to systemd's notification socket (`adapters/_sd_notify.ts`). */
+  systemd(): Promise<SystemdChannel | undefined>;
 }
 
 /** Builds an adapter on Node's APIs. */
@@ -102,6 +111,18 @@ export class NodeApiAdapter implements Adapter {
 
   unrefTimer(timer: ReturnType<typeof setTimeout>): void {
     (timer as { unref?: () => void }).unref?.();
+  }
+
+  monitor(): ProcessMonitor {
+    return this.#config.monitor();
+  }
+
+  serveHttp(options: ListenOptions, handler: FetchHandler): Promise<HttpEndpoint> {
+    return serveHttp(options, handler);
+  }
+
+  systemd(): Promise<SystemdChannel | undefined> {
+    return this.#config.systemd();
   }
 
   spawn(options: SpawnOptions, events: ProcessEvents): ProcessHandle {
@@ -236,6 +257,7 @@ export class NodeApiAdapter implements Adapter {
         { host: options.hostname, port: options.port, backlog: options.backlog },
         () => {
           server.off("error", reject);
+          watchAccepts(server, this.runtime, options.backlog); // Deno stops at EMFILE
           resolve(listenerOf(server));
         },
       );

@@ -7,6 +7,7 @@
 import {
   ENV_HEARTBEAT,
   ENV_SIGNALS,
+  ENV_STATS,
   ENV_TOKEN,
   ENV_WORKER_ID,
   type Role,
@@ -39,11 +40,20 @@ export function readRole(): Role {
   if (vars && Number.isSafeInteger(id) && id > 0 && token) {
     const heartbeat = Number(vars.get(ENV_HEARTBEAT) ?? 0);
     const signals = vars.get(ENV_SIGNALS) !== "0";
-    role = { kind: "worker", id, token, heartbeat: heartbeat > 0 ? heartbeat : 0, signals };
+    const stats = Number(vars.get(ENV_STATS) ?? 0);
+    role = {
+      kind: "worker",
+      id,
+      token,
+      heartbeat: heartbeat > 0 ? heartbeat : 0,
+      signals,
+      stats: stats > 0 ? stats : 0,
+    };
     vars.delete(ENV_TOKEN);
     vars.delete(ENV_WORKER_ID);
     vars.delete(ENV_HEARTBEAT);
     vars.delete(ENV_SIGNALS);
+    vars.delete(ENV_STATS);
   }
   g[CACHE] = role;
   return role;

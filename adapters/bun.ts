@@ -8,6 +8,8 @@
 
 import process from "node:process";
 import type { Adapter, FetchHandler, ServeSource, WorkerServer } from "../src/types.ts";
+import { timerMonitor } from "./_metrics_process.ts";
+import { bunSender, systemdChannel, uptimeMicros } from "./_sd_notify.ts";
 import { explained, nativeServer, whyNotNative } from "./_native_server.ts";
 import { NodeApiAdapter } from "./_node_api.ts";
 
@@ -45,6 +47,11 @@ class BunAdapter extends NodeApiAdapter {
       command: (o) => ({ file: process.execPath, args: [...o.execArgv, o.exec, ...o.args] }),
       mainModule: () => bun.main,
       inheritedExecArgv: () => [...process.execArgv],
+      // A timer of ours: the runtime's monitorEventLoopDelay misses blocks (_metrics_process.ts).
+      monitor: () => timerMonitor(),
+      // libc's sendto through bun:ffi, loaded only when $NOTIFY_SOCKET is set.
+      systemd: async () =>
+        process.env.NOTIFY_SOCKET ? systemdChannel(await bunSender(), uptimeMicros) : undefined,
     });
     this.#bun = bun;
   }

@@ -10,6 +10,8 @@
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { Adapter, FetchHandler, ServeSource, WorkerServer } from "../src/types.ts";
+import { timerMonitor } from "./_metrics_process.ts";
+import { denoSender, systemdChannel, uptimeMicros } from "./_sd_notify.ts";
 import { explained, nativeServer, whyNotNative } from "./_native_server.ts";
 import { NodeApiAdapter } from "./_node_api.ts";
 
@@ -61,6 +63,10 @@ class DenoAdapter extends NodeApiAdapter {
       command: (o) => ({ file: deno.execPath(), args: ["run", ...o.execArgv, o.exec, ...o.args] }),
       mainModule: () => deno.mainModule ? fileURLToPath(deno.mainModule) : undefined,
       inheritedExecArgv: () => inheritedFlags(deno),
+      // A timer of ours: the runtime's monitorEventLoopDelay misses blocks (_metrics_process.ts).
+      monitor: () => timerMonitor(),
+      // Deno.listenDatagram with --unstable-net; else the systemd-notify binary.
+      systemd: () => Promise.resolve(systemdChannel(denoSender(deno), uptimeMicros)),
     });
     this.#deno = deno;
   }

@@ -7,6 +7,8 @@
 
 import process from "node:process";
 import type { Adapter, Capabilities } from "../src/types.ts";
+import { timerMonitor } from "./_metrics_process.ts";
+import { systemdChannel } from "./_sd_notify.ts";
 import { NodeApiAdapter } from "./_node_api.ts";
 
 /** Node's `net` got `reusePort` in 22.12 and 23.1. */
@@ -46,5 +48,9 @@ export function createNodeAdapter(): Adapter {
     command: (o) => ({ file: process.execPath, args: [...o.execArgv, o.exec, ...o.args] }),
     mainModule: () => process.argv[1],
     inheritedExecArgv: () => [...process.execArgv],
+    // A timer of ours: the runtime's monitorEventLoopDelay misses blocks (_metrics_process.ts).
+    monitor: () => timerMonitor(),
+    // No unix datagram socket on Node (nodejs/node#29339): the systemd-notify binary.
+    systemd: () => Promise.resolve(systemdChannel(undefined)),
   });
 }

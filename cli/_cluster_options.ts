@@ -1,4 +1,5 @@
-// The CLI's settings as the public API's ClusterOptions. An unset option stays `undefined`, so
+// The CLI's settings as the public API's ClusterOptions (`live`: the workers send their output
+// to the primary's live view). An unset option stays `undefined`, so
 // the core's own default applies. Fixed by the CLI: the workers run the user's script with the
 // CLI module preloaded (_runtime.ts), carry their CLI settings in WORKER_ENV, and count as
 // ready when their first server is bound, whichever API bound it (readiness "manual", the
@@ -17,14 +18,19 @@ import { WORKER_ENV, type WorkerSettings } from "./_worker.ts";
  * ```ts ignore
  * import { Cluster } from "@x/cluster";
  * import { clusterOptions } from "./_cluster_options.ts";
- * const cluster = new Cluster(clusterOptions(settings, "file:///app/cli.ts"));
+ * const cluster = new Cluster(clusterOptions(settings, "file:///app/cli.ts", false));
  * ```
  */
-export function clusterOptions(settings: RunSettings, preload: string): ClusterOptions {
+export function clusterOptions(
+  settings: RunSettings,
+  preload: string,
+  live: boolean,
+): ClusterOptions {
   const worker: WorkerSettings = {
     logFormat: settings.logFormat,
     maxRequests: settings.maxRequests ?? 0,
     policy: settings.policy,
+    live,
   };
   return {
     workers: settings.workers,

@@ -101,6 +101,11 @@ export class Logger {
     this.#write = write;
   }
 
+  /** Sends the lines to `write` from now on (the live view's). */
+  redirect(write: (text: string) => void): void {
+    this.#write = write;
+  }
+
   /** Writes `message` as the primary's: each of its lines prefixed, or one JSON line. */
   info(message: string): void {
     const text = message.replace(/\n+$/, "");

@@ -12,7 +12,9 @@ export type CliMessage =
   /** The CLI setup of the worker is done and its channel is up. */
   | { [CLI_MESSAGE_KEY]: "booted" }
   | { [CLI_MESSAGE_KEY]: "listening"; engine: string; hostname: string; port: number }
-  | { [CLI_MESSAGE_KEY]: "notice"; text: string };
+  | { [CLI_MESSAGE_KEY]: "notice"; text: string }
+  /** Formatted output of the worker, for the live view (_live_view.ts). */
+  | { [CLI_MESSAGE_KEY]: "output"; stream: "stdout" | "stderr"; text: string };
 
 /**
  * The CLI message in `message`, or `undefined` if it is the user's.
@@ -29,6 +31,10 @@ export function cliMessage(message: unknown): CliMessage | undefined {
   const m = message as Record<string, unknown>;
   if (kind === "booted") return message as CliMessage;
   if (kind === "notice" && typeof m.text === "string") return message as CliMessage;
+  if (
+    kind === "output" && typeof m.text === "string" &&
+    (m.stream === "stdout" || m.stream === "stderr")
+  ) return message as CliMessage;
   if (
     kind === "listening" && typeof m.engine === "string" && typeof m.hostname === "string" &&
     typeof m.port === "number"

@@ -48,6 +48,8 @@ export interface Settings {
   logFormat: LogFormat;
   /** The control socket's path; `undefined`: the user's default one (_control_path.ts). */
   control: string | undefined;
+  /** The live view; `undefined`: on when stdout is a terminal (and the log format text). */
+  live: boolean | undefined;
 }
 
 /** What a run uses when neither the command line nor a config file says. */
@@ -68,6 +70,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   watch: [],
   logFormat: "text",
   control: undefined,
+  live: undefined,
 });
 
 /** One option: on the command line (`flag`) and in a config file (`key`). */
@@ -201,6 +204,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     parse: oneOf(LOG_FORMATS),
     default: "text",
     help: "text: worker output lines prefixed with [w<id>]; json: one JSON object per line",
+  },
+  {
+    key: "live",
+    flag: "live",
+    parse: boolean,
+    default: "on when stdout is a terminal and --log-format is text",
+    help: "keep the status table at the bottom of the terminal, redrawn every second, with " +
+      "the log lines scrolling above it",
   },
   {
     key: "control",

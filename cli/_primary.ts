@@ -11,6 +11,7 @@ import type { Logger } from "./_log.ts";
 import { defaultControlPath, prepareControlDir } from "./_control_path.ts";
 import type { ControlReply, ControlRequest } from "./_control_protocol.ts";
 import { ControlServer } from "./_control_server.ts";
+import { LiveView } from "./_live_view.ts";
 import { cliMessage } from "./_messages.ts";
 import { OPTIONS } from "./_options.ts";
 import type { RunSettings } from "./_settings.ts";
@@ -34,16 +35,20 @@ import { watchPaths } from "./_watch.ts";
  * ```
  */
 export function runPrimary(settings: RunSettings, preload: string, log: Logger): Promise<number> {
+  if (settings.live && settings.logFormat !== "text") {
+    throw new UsageError("--live draws a table: it needs --log-format text (or leave --live out)");
+  }
+  const live = settings.live ?? (process.stdout.isTTY === true && settings.logFormat === "text");
   let cluster: Cluster;
   try {
-    cluster = new Cluster(clusterOptions(settings, preload));
+    cluster = new Cluster(clusterOptions(settings, preload, live));
   } catch (error) {
     if (error instanceof TypeError || error instanceof RangeError) {
       throw new UsageError(asFlags(error.message));
     }
     throw error;
   }
-  return new Run(cluster, settings, log).run();
+  return new Run(cluster, settings, log, live).run();
 }
 
 /** The core's message with its option names ('readyTimeout') as the CLI's flags. */
@@ -72,6 +77,7 @@ class Run {
   /** The worker count the run keeps (the start's, then what scale commands asked for). */
   #target = 0;
   #control: ControlServer | undefined;
+  #view: LiveView | undefined;
   #startedAt = performance.now();
   /** When each live worker was forked (performance.now()), by id. */
   #forkedAt = new Map<number, number>();
@@ -80,10 +86,15 @@ class Run {
   #end!: (code: number) => void;
   #ended = new Promise<number>((resolve) => (this.#end = resolve));
 
-  constructor(cluster: Cluster, settings: RunSettings, log: Logger) {
+  constructor(cluster: Cluster, settings: RunSettings, log: Logger, live: boolean) {
     this.#cluster = cluster;
     this.#settings = settings;
     this.#log = log;
+    if (live) {
+      const view = new LiveView(process.stdout, () => this.status());
+      this.#view = view;
+      log.redirect((text) => view.line(text));
+    }
     cluster.on("listening", (worker, address) => {
       this.#listening(`${address.hostname}:${address.port}`, worker);
     });
@@ -91,6 +102,8 @@ class Run {
       const m = cliMessage(message);
       if (m?.["@x/cluster/cli"] === "listening") {
         this.#listening(`${m.hostname}:${m.port}`, worker, m.engine);
+      } else if (m?.["@x/cluster/cli"] === "output") {
+        this.#view?.output(`${worker.id} ${m.stream}`, m.text);
       } else if (m?.["@x/cluster/cli"] === "notice" && !this.#notices.has(m.text)) {
         this.#notices.add(m.text);
         log.info(`notice: ${m.text}`);
@@ -125,6 +138,7 @@ class Run {
   }
 
   async run(): Promise<number> {
+    this.#view?.start();
     // Kept until the process exits: a second SIGINT counts, a second SIGTERM is no default kill.
     installSignals({
       stop: (reason) => this.stop(reason),
@@ -306,6 +320,7 @@ class Run {
   #stop(code: number): Promise<number> {
     if (!this.#stopping) {
       this.#stopping = true;
+      this.#view?.stop();
       this.#stopWatching?.();
       this.#cluster.shutdown().finally(() => this.#control?.close()).catch(() => {}).then(() =>
         this.#end(code)

@@ -13,10 +13,28 @@ import type { LogFormat } from "./_values.ts";
 
 type Write = (chunk: unknown, encoding?: unknown, callback?: unknown) => boolean;
 
+/**
+ * Where formatted output goes instead of the worker's own stream: the primary's live view
+ * (_live_view.ts) gets it over IPC, so that it can print it above its table.
+ */
+export type OutputSink = (stream: StreamName, text: string) => void;
+
 /** Replaces `stream.write` with one that writes formatted lines; returns the flush. */
-function formatStream(name: StreamName, format: LogFormat, source: LogSource): () => void {
+function formatStream(
+  name: StreamName,
+  format: LogFormat,
+  source: LogSource,
+  sink: OutputSink | undefined,
+): () => void {
   const stream = process[name] as unknown as { write: Write };
-  const write = stream.write.bind(stream) as Write;
+  const own = stream.write.bind(stream) as Write;
+  const write: Write = sink
+    ? (text, callback) => {
+      sink(name, text as string);
+      if (typeof callback === "function") queueMicrotask(() => (callback as () => void)());
+      return true;
+    }
+    : own;
   const formatter = new LineFormatter(format, source, name);
   const decoder = new TextDecoder();
   stream.write = (chunk, encoding, callback) => {
@@ -41,7 +59,7 @@ function formatStream(name: StreamName, format: LogFormat, source: LogSource): (
 /**
  * Formats this worker's output from now on: every line of process.stdout and process.stderr,
  * and `console` (which on Deno and Bun writes past process.stdout, and which must not color a
- * JSON line).
+ * JSON line). With `sink`, the formatted text goes there instead of to the streams.
  *
  * @example
  * ```ts ignore
@@ -51,8 +69,14 @@ function formatStream(name: StreamName, format: LogFormat, source: LogSource): (
  * console.log("hello"); // [w3] hello
  * ```
  */
-export function formatWorkerOutput(format: LogFormat, source: LogSource): void {
-  const flushes = (["stdout", "stderr"] as const).map((name) => formatStream(name, format, source));
+export function formatWorkerOutput(
+  format: LogFormat,
+  source: LogSource,
+  sink?: OutputSink,
+): void {
+  const flushes = (["stdout", "stderr"] as const).map((name) =>
+    formatStream(name, format, source, sink)
+  );
   process.once("exit", () => flushes.forEach((flush) => flush()));
   const nativeConsole = "Deno" in globalThis || "Bun" in globalThis;
   if (!nativeConsole && format === "text") return; // Node's console writes to process.stdout.

@@ -21,6 +21,8 @@ export interface WorkerSettings {
   logFormat: LogFormat;
   maxRequests: number;
   policy: Policy | undefined;
+  /** Send output to the primary's live view instead of writing it. */
+  live: boolean;
 }
 
 /**
@@ -47,13 +49,19 @@ export function takeWorkerSettings(): WorkerSettings | undefined {
  * @example
  * ```ts ignore
  * import { bootWorker } from "./_worker.ts";
- * bootWorker({ logFormat: "text", maxRequests: 0, policy: undefined });
+ * bootWorker({ logFormat: "text", maxRequests: 0, policy: undefined, live: false });
  * ```
  */
 export function bootWorker(settings: WorkerSettings): void {
   const worker = Cluster.worker;
-  formatWorkerOutput(settings.logFormat, { worker: worker.id, pid: process.pid });
   const tell = (message: CliMessage) => worker.send(message).catch(() => {});
+  formatWorkerOutput(
+    settings.logFormat,
+    { worker: worker.id, pid: process.pid },
+    settings.live
+      ? (stream, text) => tell({ [CLI_MESSAGE_KEY]: "output", stream, text })
+      : undefined,
+  );
   const holdChannel = runtimeName() === "deno" ? releaseLoopForMain(tell) : () => {};
   const ready = readyOnFirstServer(worker, holdChannel);
   interceptNativeServe(worker, settings, {

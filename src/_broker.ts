@@ -63,6 +63,21 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
     this.#options = options;
   }
 
+  /** Every bound address: its key, policy, workers and (round-robin) waiting connections. */
+  *listeners(): Iterable<
+    { key: string; policy: Policy; workers: number; queued: number | null }
+  > {
+    for (const [key, handle] of this.#bound) {
+      const policy: Policy = handle instanceof RoundRobinHandle
+        ? "round-robin"
+        : handle instanceof SharedHandle
+        ? "shared"
+        : "reuse-port";
+      const queued = handle instanceof RoundRobinHandle ? handle.queued : null;
+      yield { key, policy, workers: handle.size, queued };
+    }
+  }
+
   /** The keys `member` holds (its addresses). */
   keysOf(member: M): ReadonlySet<string> {
     return this.#keys.get(member.id) ?? new Set();

@@ -1,6 +1,16 @@
 // Request/reply over one IPC channel: Node's `sendHelper`/`internal` pair from
 // lib/internal/cluster/utils.js, with the `seq` counter and the callback table kept per channel
 // (Node keeps one module-global counter and table for all workers).
+//
+// Handoffs (`newconn`) can be lost: a worker out of descriptors cannot receive the socket, and
+// its runtime drops the message (Node and Bun answer NODE_HANDLE_NACK, retransmit three times,
+// then drop it with only a SentHandleNotReceivedWarning in the sender). Unanswered, each one
+// held a round-robin slot of that worker for good: after four, the worker got no connection
+// again although it had descriptors back (issue #13, item 9). A worker answers every
+// `newconn` at once, in the order they arrive (child.ts), so an answer to one proves that every
+// earlier one still pending was lost; they are rejected (the handle then gives the connection
+// to another worker). A handoff left unanswered for PROBE_MS gets a probe behind it: a
+// `newconn` without a socket, which the worker refuses at once, in order.
 
 import { ClusterError } from "./errors.ts";
 import { encodeInternal, encodeUser, type InternalMessage } from "./protocol.ts";
@@ -16,6 +26,9 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** How long a handoff waits for its answer before a probe is sent behind it (ms). */
+export const PROBE_MS = 1000;
+
 /** One side of an IPC channel: envelopes, `seq` numbering and pending replies. */
 export class Channel {
   #token: string;
@@ -23,6 +36,10 @@ export class Channel {
   #seq = 0;
   #pending = new Map<number, Pending>();
   #closed: Error | undefined;
+  /** Unanswered `newconn` requests, oldest first: seq and key. */
+  #handoffs: { seq: number; key: string }[] = [];
+  #probe: { timer: ReturnType<typeof setTimeout>; oldest: number } | undefined;
+  #probing = false;
 
   constructor(token: string, send: RawSend) {
     this.#token = token;
@@ -69,13 +86,18 @@ export class Channel {
   ): Promise<{ reply: unknown; handle: unknown }> {
     if (this.#closed) return Promise.reject(this.#closed);
     const seq = ++this.#seq;
+    const message = build(seq);
+    if (message.cmd === "newconn") {
+      this.#handoffs.push({ seq, key: message.key });
+      this.#watchHandoffs();
+    }
     return new Promise((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject });
       const fail = (error: unknown) => {
         if (this.#pending.delete(seq)) reject(error);
       };
       try {
-        this.#send(encodeInternal(this.#token, build(seq)), handle, true).catch(fail);
+        this.#send(encodeInternal(this.#token, message), handle, true).catch(fail);
       } catch (error) {
         fail(error);
       }
@@ -87,8 +109,48 @@ export class Channel {
     const pending = this.#pending.get(ack);
     if (!pending) return false;
     this.#pending.delete(ack);
+    if (this.#handoffs.some((h) => h.seq === ack)) this.#answered(ack);
     pending.resolve({ reply, handle });
     return true;
+  }
+
+  /** `ack` answered a handoff: every earlier one still unanswered was lost. */
+  #answered(ack: number): void {
+    const handoffs = this.#handoffs;
+    let n = 0;
+    while (n < handoffs.length && handoffs[n].seq <= ack) n++;
+    for (const { seq } of handoffs.splice(0, n)) {
+      const lost = this.#pending.get(seq);
+      if (!lost) continue; // settled or failed meanwhile
+      this.#pending.delete(seq);
+      lost.reject(new Error(`Handoff ${seq} was lost: the worker answered a later one first`));
+    }
+    this.#watchHandoffs();
+  }
+
+  /** Keeps one timer while handoffs wait: no answer for PROBE_MS sends a probe behind them. */
+  #watchHandoffs(): void {
+    const oldest = this.#handoffs[0]?.seq;
+    if (oldest === undefined || this.#closed) {
+      if (this.#probe) clearTimeout(this.#probe.timer);
+      this.#probe = undefined;
+      return;
+    }
+    if (this.#probe?.oldest === oldest) return;
+    if (this.#probe) clearTimeout(this.#probe.timer);
+    const timer = setTimeout(() => {
+      this.#probe = undefined;
+      if (this.#handoffs[0]?.seq !== oldest || this.#probing) return this.#watchHandoffs();
+      // A stalled worker answers the probe after the handoffs before it: nothing is lost then.
+      this.#probing = true;
+      const { key } = this.#handoffs[this.#handoffs.length - 1];
+      this.request((seq) => ({ cmd: "newconn", seq, key })).then(
+        () => (this.#probing = false),
+        () => (this.#probing = false),
+      );
+    }, PROBE_MS);
+    (timer as { unref?: () => void }).unref?.();
+    this.#probe = { timer, oldest };
   }
 
   /** Marks the channel closed and rejects every pending request. Idempotent. */
@@ -97,5 +159,7 @@ export class Channel {
     this.#closed = new ClusterError("CHANNEL_CLOSED", `Cannot send: ${reason}`);
     for (const pending of this.#pending.values()) pending.reject(this.#closed);
     this.#pending.clear();
+    this.#handoffs = [];
+    this.#watchHandoffs();
   }
 }

@@ -9,6 +9,8 @@ import { type Checks, checks, isPlainObject } from "./_checks.ts";
 import {
   type ClusterOptions,
   DEFAULTS,
+  METRICS_HOSTNAME,
+  type MetricsOptions,
   type Readiness,
   type ResolvedOptions,
   type RespawnOptions,
@@ -72,6 +74,9 @@ export function resolveOptions(options: ClusterOptions = {}): ResolvedOptions {
       : integer("reloadConcurrency", o.reloadConcurrency, 1),
     signals: flag("signals", o.signals, d.signals),
     strictReloads: flag("strictReloads", o.strictReloads, d.strictReloads),
+    statsInterval: delay("statsInterval", o.statsInterval, d.statsInterval, 0),
+    metrics: o.metrics === undefined ? undefined : metrics(o.metrics),
+    systemd: flag("systemd", o.systemd, d.systemd),
     adapter: optional(o.adapter, adapter),
   };
   checkHeartbeats(resolved, o.heartbeatInterval === undefined);
@@ -204,6 +209,20 @@ function stdio(value: unknown): StdioOption {
 function scheduler(value: unknown): SchedulerOption {
   if (typeof value === "function") return value as SchedulerOption;
   return check.oneOf("scheduler", value, SCHEDULERS);
+}
+
+function metrics(value: unknown): Readonly<Required<MetricsOptions>> {
+  if (!isPlainObject(value)) {
+    check.fail(TypeError, "metrics", "an object { port, hostname? }", value, "e.g. { port: 9100 }");
+  }
+  const m = value as Partial<MetricsOptions>;
+  if (!(Number.isInteger(m.port) && (m.port as number) >= 0 && (m.port as number) <= 65535)) {
+    check.fail(RangeError, "metrics.port", "an integer from 0 to 65535", m.port, "e.g. 9100");
+  }
+  const hostname = m.hostname === undefined
+    ? METRICS_HOSTNAME
+    : check.text("metrics.hostname", m.hostname);
+  return Object.freeze({ port: m.port as number, hostname });
 }
 
 function adapter(value: unknown): Adapter {

@@ -12,13 +12,24 @@ export const ENV_TOKEN = "XCLUSTER_TOKEN";
 /** How often (ms) a worker sends heartbeats; absent or 0: never. */
 export const ENV_HEARTBEAT = "XCLUSTER_HEARTBEAT";
 
+/** How often (ms) a worker sends its `stats` message; absent or 0: never. */
+export const ENV_STATS = "XCLUSTER_STATS";
+
 /** "0" when the cluster handles no signals (`signals: false`), in workers either. */
 export const ENV_SIGNALS = "XCLUSTER_SIGNALS";
 
 /** This process's role: a worker (with what its primary told it) or the primary. */
 export type Role =
   | { kind: "primary" }
-  | { kind: "worker"; id: number; token: string; heartbeat: number; signals: boolean };
+  | {
+    kind: "worker";
+    id: number;
+    token: string;
+    heartbeat: number;
+    signals: boolean;
+    /** The `statsInterval` (ms); 0: no stats messages. */
+    stats: number;
+  };
 
 /** What `mod.ts` installs. */
 export interface RuntimeHooks {

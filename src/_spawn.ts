@@ -1,7 +1,7 @@
 // What a worker is spawned with: the cluster's options, the adapter's defaults, and the
 // variables that make the process a worker of this primary (its id and secret token).
 
-import { ENV_HEARTBEAT, ENV_SIGNALS, ENV_TOKEN, ENV_WORKER_ID } from "./_runtime.ts";
+import { ENV_HEARTBEAT, ENV_SIGNALS, ENV_STATS, ENV_TOKEN, ENV_WORKER_ID } from "./_runtime.ts";
 import type { ResolvedOptions } from "./options.ts";
 import { needsHeartbeats } from "./_resolve_options.ts";
 import type { Adapter, SpawnOptions } from "./types.ts";
@@ -33,6 +33,7 @@ export function spawnOptions(
   };
   if (needsHeartbeats(options)) env[ENV_HEARTBEAT] = String(options.heartbeatInterval);
   if (!options.signals) env[ENV_SIGNALS] = "0";
+  if (options.statsInterval > 0) env[ENV_STATS] = String(options.statsInterval);
   return {
     exec,
     args: options.args,

@@ -15,6 +15,7 @@ import {
   type ServerMessage,
   type WorkerToPrimary,
 } from "./protocol.ts";
+import type { StatsMessage } from "./_stats_message.ts";
 import type { Address, ProcessEvents, ProcessHandle } from "./types.ts";
 import { Worker, type WorkerLink, type WorkerState } from "./worker.ts";
 
@@ -35,6 +36,10 @@ export interface WorkerRecordHooks {
   dispatch(record: WorkerRecord, message: ServerMessage, handle: unknown): void | Promise<void>;
   /** The worker came online (`stats` null) or sent a heartbeat. */
   heartbeat(record: WorkerRecord, stats: HeartbeatStats | null): void;
+  /** The worker sent its periodic `stats` message. */
+  stats(record: WorkerRecord, message: StatsMessage): void;
+  /** A round-robin handoff on `key` was answered (or failed) after `seconds`. */
+  handedOff(record: WorkerRecord, key: string, seconds: number, accepted: boolean): void;
   /** The worker leaves: drop it from every handle and, once `dead`, from the registry. */
   forget(record: WorkerRecord, dead: boolean): void;
   /** Called last when the process exited (after the `exit` events). */
@@ -182,11 +187,18 @@ export class WorkerRecord implements WorkerLink {
   /** Hands a connection over (round-robin); resolves with whether the worker took it. */
   handoff(key: string, connection: unknown): Promise<boolean> {
     this.#handoffs++;
+    const sentAt = performance.now();
+    const answered = (accepted: boolean) =>
+      this.#hooks.handedOff(this, key, (performance.now() - sentAt) / 1000, accepted);
     return this.#channel.request((seq) => ({ cmd: "newconn", seq, key }), connection)
       .then(({ reply }) => {
         const { accepted, active } = reply as { accepted: boolean; active?: number };
         if (active !== undefined) this.#active.set(key, active);
+        answered(accepted);
         return accepted;
+      }, (error) => {
+        answered(false);
+        throw error;
       }).finally(() => this.#handoffs--);
   }
 
@@ -260,6 +272,8 @@ export class WorkerRecord implements WorkerLink {
         return this.#markReady("manual");
       case "heartbeat":
         return this.#hooks.heartbeat(this, { requests: message.requests, rss: message.rss });
+      case "stats":
+        return this.#hooks.stats(this, message);
       case "reply":
         if (!this.#channel.settle(message.ack, message, handle)) {
           this.reportBadMessage(`reply to unknown request ${message.ack}`);

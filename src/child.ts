@@ -7,6 +7,9 @@
  */
 
 import { Channel } from "./_channel.ts";
+import { WorkerMetrics } from "./_metrics_registry.ts";
+import type { StatsMessage } from "./_stats_message.ts";
+import { reportStats } from "./_stats_reporter.ts";
 import { Emitter } from "./emitter.ts";
 import { runtime } from "./_runtime.ts";
 import { ClusterError } from "./errors.ts";
@@ -102,6 +105,9 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   #disconnecting: Promise<void> | undefined;
   #shutdown = new AbortController();
   #tasks: Promise<unknown>[] = [];
+  /** Requests served by servers this worker closed (stats count every server it ran). */
+  #closedRequests = 0;
+  #metrics = new WorkerMetrics();
   /** Round-robin keys: the open-connection count last reported to the primary. */
   #reported = new Map<string, number>();
   #loadTimer: ReturnType<typeof setInterval> | undefined;
@@ -111,16 +117,24 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     id: number,
     token: string,
     adapter: Promise<Adapter>,
-    options: { heartbeat?: number; signals?: boolean } = {},
+    options: { heartbeat?: number; signals?: boolean; stats?: number } = {},
   ) {
     super();
     this.id = id;
     this.#adapter = adapter;
-    const { heartbeat = 0, signals = true } = options;
-    this.#ready = adapter.then((a) => this.#connect(a, token, heartbeat, signals));
+    const { heartbeat = 0, signals = true, stats = 0 } = options;
+    this.#ready = adapter.then((a) => this.#connect(a, token, heartbeat, signals, stats));
     this.#ready.catch((error) => {
       console.error(`[@x/cluster] worker ${id} could not connect to its primary:`, error);
     });
+  }
+
+  /**
+   * The application's own counters and gauges, which the primary combines across workers on
+   * its `/metrics` (the cluster's `metrics` option; sent with the `statsInterval` reports).
+   */
+  get metrics(): WorkerMetrics {
+    return this.#metrics;
   }
 
   /** Aborted when this worker is asked to stop (see the `shutdown` event). */
@@ -144,6 +158,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     const { channel } = await this.#ready;
     await channel.sendInternal({ cmd: "ready" });
   }
+
 
   /** Sends a message (and optionally a socket or server handle) to the primary. */
   async send(message: unknown, handle?: unknown): Promise<void> {
@@ -186,6 +201,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       this.#shutdown.abort();
       this.emit("shutdown");
       await Promise.allSettled([...this.#servers.values()].map((server) => server.close()));
+      for (const server of this.#servers.values()) this.#closedRequests += server.requests;
       this.#servers.clear();
       await Promise.all(this.#tasks);
       parent.disconnect();
@@ -264,6 +280,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
         this.#servers.delete(key);
         this.#reported.delete(key);
         await server.close();
+        this.#closedRequests += server.requests;
         await channel.sendInternal({ cmd: "close", key }).catch(() => {});
       },
     };
@@ -293,6 +310,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     token: string,
     heartbeat: number,
     signals: boolean,
+    stats: number,
   ): { adapter: Adapter; parent: ParentChannel; channel: Channel } {
     // deno-lint-ignore prefer-const -- assigned after the parent channel exists
     let channel!: Channel;
@@ -320,7 +338,24 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       }, heartbeat);
       adapter.unrefTimer(timer);
     }
+    if (stats > 0) {
+      const send = (message: StatsMessage) => channel.sendInternal(message);
+      reportStats(adapter, stats, () => this.#figures(), this.#metrics, send);
+    }
     return { adapter, parent, channel };
+  }
+
+  /** Requests served so far by every server this worker ran, and connections open now. */
+  #figures(): { requests: number; connections: number | undefined } {
+    let requests = this.#closedRequests;
+    let connections: number | undefined = 0;
+    for (const server of this.#servers.values()) {
+      requests += server.requests;
+      // Unknown for one server (a runtime's own): unknown for the worker.
+      const open = server.connections;
+      connections = open === undefined || connections === undefined ? undefined : connections + open;
+    }
+    return { requests, connections };
   }
 
   #handleSignals(adapter: Adapter): void {
@@ -410,8 +445,8 @@ export function currentWorker(): ClusterWorker {
   if (hooks.role.kind !== "worker") {
     throw new TypeError("Cluster.worker exists only in a worker process: check Cluster.isWorker");
   }
-  const { id, token, heartbeat, signals } = hooks.role;
-  current ??= new ClusterWorker(id, token, hooks.loadAdapter(), { heartbeat, signals });
+  const { id, token, heartbeat, signals, stats } = hooks.role;
+  current ??= new ClusterWorker(id, token, hooks.loadAdapter(), { heartbeat, signals, stats });
   return current;
 }
 

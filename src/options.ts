@@ -214,10 +214,40 @@ export interface ClusterOptions {
    */
   strictReloads?: boolean;
   /**
+   * How often each worker reports its figures for `stats()` and `/metrics` (ms), in one
+   * message; 0: never (`stats()` then shows only what the primary knows itself).
+   * @default 1000
+   */
+  statsInterval?: number;
+  /**
+   * Serve Prometheus metrics (`/metrics`) and health checks (`/livez`, `/readyz`) from the
+   * primary on this address (see docs/observability.md); unset: no listener.
+   * @default undefined (off); `hostname` defaults to `"127.0.0.1"`
+   */
+  metrics?: MetricsOptions;
+  /**
+   * Tell systemd about the primary's lifecycle when `$NOTIFY_SOCKET` is set (a `Type=notify`
+   * unit): `READY=1`, `RELOADING=1`/`READY=1` around reloads, `STOPPING=1`, and `WATCHDOG=1`
+   * pings when `$WATCHDOG_USEC` is set. `false`: never.
+   * @default true
+   */
+  systemd?: boolean;
+  /**
    * The runtime adapter.
    * @default the one detected for this runtime
    */
   adapter?: Adapter;
+}
+
+/** Where the primary serves `/metrics`, `/livez` and `/readyz` (the `metrics` option). */
+export interface MetricsOptions {
+  /** Port; 0 picks a free one (read it from `Cluster.metricsAddress`). */
+  port: number;
+  /**
+   * Interface to bind; `"0.0.0.0"` for a scraper or probe on another host (Kubernetes).
+   * @default "127.0.0.1"
+   */
+  hostname?: string;
 }
 
 /** Options of {@linkcode Cluster.shutdown}. */
@@ -264,6 +294,10 @@ export interface ResolvedOptions {
   readonly reloadConcurrency: number;
   readonly signals: boolean;
   readonly strictReloads: boolean;
+  readonly statsInterval: number;
+  readonly systemd: boolean;
+  /** `undefined`: no metrics listener. */
+  readonly metrics: Readonly<Required<MetricsOptions>> | undefined;
   /** `undefined`: the adapter detected for this runtime. */
   readonly adapter: Adapter | undefined;
 }
@@ -279,6 +313,7 @@ type AdapterDecides =
   | "stdio"
   | "uid"
   | "gid"
+  | "metrics"
   | "adapter";
 
 /** Every default, in one place. Options the adapter decides (workers, exec…) are not here. */
@@ -313,4 +348,9 @@ export const DEFAULTS: Readonly<
   reloadConcurrency: 1,
   signals: true,
   strictReloads: false,
+  statsInterval: 1000,
+  systemd: true,
 });
+
+/** The metrics listener's interface when `metrics.hostname` is not given. */
+export const METRICS_HOSTNAME = "127.0.0.1";

@@ -8,6 +8,9 @@
  */
 
 import { missingCapability, ServerBroker } from "./_broker.ts";
+import { metricsHandler } from "./_metrics_endpoint.ts";
+import { SystemdNotifier } from "./_sd_notify.ts";
+import { StatsCollector } from "./_stats.ts";
 import { runtime } from "./_runtime.ts";
 import { installSignals } from "./_signals.ts";
 import { spawnOptions } from "./_spawn.ts";
@@ -20,7 +23,8 @@ import type { ClusterEvents } from "./events.ts";
 import type { ClusterOptions, ResolvedOptions, ShutdownOptions } from "./options.ts";
 import { checkEnv, resolveOptions } from "./_resolve_options.ts";
 import type { ServerMessage } from "./protocol.ts";
-import type { Adapter } from "./types.ts";
+import type { ClusterStats } from "./stats.ts";
+import type { Adapter, Address, HttpEndpoint } from "./types.ts";
 import type { Worker } from "./worker.ts";
 
 /** A handler of one kind of server message, keyed by its `cmd`. */
@@ -58,10 +62,17 @@ export class Cluster extends Emitter<ClusterEvents> {
   #shutdown: Promise<void> | undefined;
   #signalsInstalled = false;
   #uninstallSignals: (() => void) | undefined;
+  #stats: StatsCollector;
+  #metrics: Promise<HttpEndpoint | undefined> | undefined;
+  #metricsAddress: Address | undefined;
+  #systemd: SystemdNotifier | undefined;
   #recordHooks: WorkerRecordHooks = {
     emit: (event, ...args) => this.emit(event, ...args),
     dispatch: (record, message) => this.#dispatch(record, message),
     heartbeat: (record, stats) => this.#supervisor.heartbeat(record, stats),
+    stats: (record, message) => this.#stats.report(record, message),
+    handedOff: (record, key, seconds, accepted) =>
+      this.#stats.handedOff(record, key, seconds, accepted),
     forget: (record, dead) => this.#forget(record, dead),
     exited: (record, code, signal) => this.#supervisor.exited(record, code, signal),
   };
@@ -107,6 +118,14 @@ export class Cluster extends Emitter<ClusterEvents> {
       random: Math.random,
       emit: (event, ...args) => this.emit(event, ...args),
     });
+    this.#stats = new StatsCollector({
+      workers: () => this.#records.values(),
+      listeners: () => this.#broker.listeners(),
+      activeSlots: () => this.#supervisor.activeSlots,
+      shuttingDown: () => this.#shutdown !== undefined,
+      now: () => performance.now(),
+      wallClock: () => Date.now(),
+    }, this);
   }
 
   /** True in the primary process (the one that was not forked by a cluster). */
@@ -149,8 +168,12 @@ export class Cluster extends Emitter<ClusterEvents> {
       );
     }
     this.#installSignals(adapter);
+    // Before the workers: /readyz answers 503 while they start.
+    await this.#serveMetrics(adapter);
+    await this.#connectSystemd(adapter);
     const count = this.#options.workers ?? adapter.availableParallelism();
     await Promise.all(Array.from({ length: count }, () => this.#supervisor.addSlot({}).ready));
+    this.#systemd?.ready(`${this.#stats.readySlots()} workers ready`);
   }
 
   /**
@@ -164,6 +187,26 @@ export class Cluster extends Emitter<ClusterEvents> {
     const extra = checkEnv("Cannot fork", "env", env);
     this.#adapter.then((adapter) => this.#installSignals(adapter), () => {});
     return this.#supervisor.addSlot(extra).worker.worker;
+  }
+
+  /**
+   * What the primary knows now of its workers (pid, slot, state, uptime, restarts by reason,
+   * requests, open connections, rss, CPU, event-loop lag), its listen addresses (queued
+   * connections, round-robin handoffs and their latency) and reloads. Worker figures are as old
+   * as their last report (`statsInterval`). See docs/observability.md.
+   *
+   * @example Print requests per worker
+   * ```ts ignore
+   * for (const w of cluster.stats().workers) console.log(w.id, w.requests, w.rss);
+   * ```
+   */
+  stats(): ClusterStats {
+    return this.#stats.snapshot();
+  }
+
+  /** The address of the `metrics` listener once `start()` bound it; else `undefined`. */
+  get metricsAddress(): Address | undefined {
+    return this.#metricsAddress;
   }
 
   /** Sends `message` to every connected worker. */
@@ -188,7 +231,15 @@ export class Cluster extends Emitter<ClusterEvents> {
         new ClusterError("SHUT_DOWN", "Cannot reload: the cluster is shutting down"),
       );
     }
-    return this.#supervisor.reload();
+    const systemd = this.#systemd;
+    const joined = this.#stats.reloading;
+    if (!joined) systemd?.reloading("reloading workers");
+    const reloading = this.#stats.reload(() => this.#supervisor.reload());
+    // After a failed reload the old workers still serve: ready again either way.
+    const ready = (how: string) => () =>
+      systemd?.ready(`${how}; ${this.#stats.readySlots()} workers ready`);
+    if (!joined) reloading.then(ready("reloaded"), ready("reload failed"));
+    return reloading;
   }
 
   /**
@@ -227,11 +278,60 @@ export class Cluster extends Emitter<ClusterEvents> {
   }
 
   async #shutDown(timeout: number): Promise<void> {
+    this.#systemd?.stopping("stopping: workers drain");
     this.#supervisor.stop();
     // Stop accepting first (the primary's listen sockets), then let the workers drain.
     await this.#broker.closeAll();
     await Promise.all([...this.#records.values()].map((record) => record.stop(timeout)));
+    // The health listener answered 503 while the workers drained; now it goes too.
+    await (await this.#metrics?.catch(() => undefined))?.close();
+    this.#stats.stop();
+    this.#systemd?.stop();
+    await this.#systemd?.flushed();
     this.#uninstallSignals?.();
+  }
+
+  /** Talks to systemd when `$NOTIFY_SOCKET` is set (and the `systemd` option allows). */
+  async #connectSystemd(adapter: Adapter): Promise<void> {
+    if (!this.#options.systemd || this.#systemd) return;
+    const channel = await adapter.systemd().catch((error) => {
+      this.emit("error", error as Error, undefined);
+      return undefined;
+    });
+    if (!channel || this.#systemd || this.#shutdown) return;
+    this.#systemd = new SystemdNotifier(channel, {
+      setInterval: (callback, ms) => {
+        const timer = setInterval(callback, ms);
+        adapter.unrefTimer(timer);
+        return timer;
+      },
+      clearInterval: (timer) => clearInterval(timer as ReturnType<typeof setInterval>),
+      error: (error) => this.emit("error", error, undefined),
+    });
+    this.#systemd.startWatchdog();
+  }
+
+  /** Binds the `metrics` listener (once); rejects with the system code if it cannot. */
+  async #serveMetrics(adapter: Adapter): Promise<void> {
+    const options = this.#options.metrics;
+    if (!options || this.#shutdown) return;
+    this.#metrics ??= adapter.serveHttp(
+      { hostname: options.hostname, port: options.port, backlog: undefined },
+      metricsHandler(this.#stats, () => this.stats()),
+    ).then((endpoint) => {
+      this.#metricsAddress = endpoint.address;
+      return endpoint;
+    }, (error) => {
+      this.#metrics = undefined;
+      const code = (error as { code?: unknown })?.code;
+      throw new ClusterError(
+        typeof code === "string" && code.startsWith("E") ? code as `E${string}` : "EUNKNOWN",
+        `Cannot serve metrics on ${options.hostname}:${options.port}: ` +
+          `${(error as Error)?.message}; choose another 'metrics.port'`,
+        { cause: error },
+      );
+    });
+    await this.#metrics;
   }
 
   /** The supervisor's `fork`: a new record in the registry, spawned once the adapter is here. */
@@ -246,6 +346,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     this.#workers.set(record.id, record.worker);
     this.emit("fork", record.worker);
     this.#adapter.then((adapter) => {
+      this.#monitorPrimary(adapter);
       let options;
       try {
         options = spawnOptions(adapter, this.#options, record, env);
@@ -255,6 +356,14 @@ export class Cluster extends Emitter<ClusterEvents> {
       record.attach(adapter.spawn(options, record.processEvents()));
     }, (error) => record.spawnFailed(error));
     return record;
+  }
+
+  #monitorStarted = false;
+  /** Measures the primary process too, from its first fork on (a timer of the adapter's). */
+  #monitorPrimary(adapter: Adapter): void {
+    if (this.#monitorStarted || this.#shutdown) return;
+    this.#monitorStarted = true;
+    this.#stats.monitor(adapter.monitor());
   }
 
   #dispatch(record: WorkerRecord, message: ServerMessage): void | Promise<void> {

@@ -14,6 +14,7 @@
 
 import type { Address, Policy } from "./types.ts";
 import { POLICIES } from "./types.ts";
+import { parseStats, type StatsMessage } from "./_stats_message.ts";
 import { type SchedulerName, SCHEDULERS } from "./scheduler_types.ts";
 
 /** The envelope key. */
@@ -56,6 +57,7 @@ export type WorkerToPrimary =
   | { cmd: "online" }
   | { cmd: "ready" }
   | { cmd: "heartbeat"; requests: number; rss: number }
+  | StatsMessage
   | QueryMessage
   | ListeningMessage
   | { cmd: "close"; key: string }
@@ -165,6 +167,8 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
       if (!isCount(requests) || !isCount(rss)) return "heartbeat: bad requests or rss";
       return { cmd: "heartbeat", requests, rss };
     }
+    case "stats":
+      return parseStats(m);
     case "query": {
       const seq = own(m, "seq"), port = own(m, "port"), hostname = own(m, "hostname");
       const policy = own(m, "policy"), backlog = own(m, "backlog");

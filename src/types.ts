@@ -226,6 +226,51 @@ export interface WorkerServer {
   close(): Promise<void>;
 }
 
+/** What the adapter measures of its own process, for `Cluster.stats()`. */
+export interface ProcessFigures {
+  /** Resident set size, in bytes. */
+  readonly rss: number;
+  /** CPU time used by the process so far (user + system), in seconds. */
+  readonly cpuSeconds: number;
+  /**
+   * The longest event-loop delay (how late a timer or callback ran) since the previous
+   * `read()`, or since the monitor started, in seconds.
+   */
+  readonly eventLoopLag: number;
+}
+
+/** Measures this process while it runs (see {@linkcode Adapter.monitor}). */
+export interface ProcessMonitor {
+  /** The figures now; resets the event-loop lag window. */
+  read(): ProcessFigures;
+  /** Stops measuring (timers, histograms). Idempotent. */
+  stop(): void;
+}
+
+/**
+ * systemd's notification socket ($NOTIFY_SOCKET), as this runtime can reach it
+ * (`adapters/_sd_notify.ts`).
+ */
+export interface SystemdChannel {
+  /** How datagrams are sent, e.g. `"the systemd-notify binary"` (for messages and docs). */
+  readonly transport: string;
+  /** Half of `$WATCHDOG_USEC` in ms when systemd's watchdog watches this process; else undefined. */
+  readonly watchdogInterval: number | undefined;
+  /**
+   * Sends newline-separated assignments (`READY=1`, `STATUS=…`) in one datagram; rejects with
+   * what failed and what to install or enable.
+   */
+  notify(state: string): Promise<void>;
+}
+
+/** A small HTTP server of the primary (the metrics and health listener). */
+export interface HttpEndpoint {
+  /** The bound address. */
+  readonly address: Address;
+  /** Stops accepting and closes every connection. */
+  close(): Promise<void>;
+}
+
 /**
  * The runtime adapter.
  *
@@ -259,6 +304,19 @@ export interface Adapter {
   rss(): number;
   /** Lets the process exit even while `timer` is pending. */
   unrefTimer(timer: ReturnType<typeof setTimeout>): void;
+  /**
+   * Starts measuring this process: rss, CPU time and event-loop lag. It MUST NOT keep the
+   * process alive (unref its timers).
+   */
+  monitor(): ProcessMonitor;
+  /**
+   * Serves HTTP on an address of the primary with a fetch handler (the metrics listener);
+   * rejects with an error carrying the system `code`. It MUST NOT keep the process alive
+   * once closed.
+   */
+  serveHttp(options: ListenOptions, handler: FetchHandler): Promise<HttpEndpoint>;
+  /** systemd's notification socket, when `$NOTIFY_SOCKET` is set; else `undefined`. */
+  systemd(): Promise<SystemdChannel | undefined>;
 
   /** Starts a worker process with an IPC channel. Errors go to `events.error`, never thrown. */
   spawn(options: SpawnOptions, events: ProcessEvents): ProcessHandle;

@@ -1,7 +1,7 @@
 // Unit tests for src/_channel.ts (request/reply over one IPC channel) and src/emitter.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Channel } from "../src/_channel.ts";
+import { Channel, PROBE_MS } from "../src/_channel.ts";
 import { Emitter } from "../src/emitter.ts";
 import { ClusterError } from "../src/errors.ts";
 import { decodeAtWorker, ENVELOPE_KEY, type InternalMessage } from "../src/protocol.ts";
@@ -30,6 +30,7 @@ function seqOf(sent: Sent): number {
 }
 
 const newconn = (key: string) => (seq: number): InternalMessage => ({ cmd: "newconn", seq, key });
+const lend = (key: string) => (seq: number): InternalMessage => ({ cmd: "lend", seq, key });
 
 function assertChannelClosed(error: unknown): true {
   assert.ok(error instanceof ClusterError, `expected a ClusterError, got ${error}`);
@@ -75,8 +76,8 @@ test("Channel.request() passes the seq to build and sends the built message in a
 test("Channel.settle() resolves the request whose seq matches the ack, in any order", async () => {
   const { send } = fakeSend();
   const channel = new Channel("tok", send);
-  const first = track(channel.request(newconn("k")));
-  const second = track(channel.request(newconn("k")));
+  const first = track(channel.request(lend("k")));
+  const second = track(channel.request(lend("k")));
   const handle = { fd: 3 };
   assert.equal(channel.settle(2, { cmd: "reply", ack: 2, accepted: true }, handle), true);
   await flush();
@@ -222,15 +223,46 @@ test("Channel request failures on one request do not affect the others", async (
     () => (++call === 2 ? Promise.reject(new Error("second fails")) : Promise.resolve()),
   );
   const channel = new Channel("tok", send);
-  const r1 = channel.request(newconn("k"));
-  const r2 = channel.request(newconn("k"));
-  const r3 = channel.request(newconn("k"));
+  const r1 = channel.request(lend("k"));
+  const r2 = channel.request(lend("k"));
+  const r3 = channel.request(lend("k"));
   await assert.rejects(settles(r2), /second fails/);
   assert.equal(channel.pending, 2);
   channel.settle(3, "three", undefined);
   channel.settle(1, "one", undefined);
   assert.equal((await settles(r1)).reply, "one");
   assert.equal((await settles(r3)).reply, "three");
+});
+
+test("Channel: an answer to a handoff rejects the earlier handoffs still unanswered (lost)", async () => {
+  const { send } = fakeSend();
+  const channel = new Channel("tok", send);
+  const lost = track(channel.request(newconn("k")));
+  const asked = track(channel.request(lend("k")));
+  const answered = track(channel.request(newconn("k")));
+  assert.equal(channel.settle(3, { cmd: "reply", ack: 3, accepted: true }, undefined), true);
+  await flush();
+  assert.match(String(lost.error), /Handoff 1 was lost/);
+  assert.equal(asked.settled, false, "a lend is answered when its worker gets to it");
+  assert.equal(answered.settled, true);
+  assert.equal(channel.settle(1, "late", undefined), false);
+  channel.close();
+});
+
+test("Channel: a handoff unanswered for PROBE_MS gets a socketless newconn behind it", async () => {
+  const { sent, send } = fakeSend();
+  const channel = new Channel("tok", send);
+  const lost = track(channel.request(newconn("k"), { fd: 9 }));
+  await new Promise((resolve) => setTimeout(resolve, PROBE_MS + 200));
+  assert.equal(sent.length, 2);
+  const probe = (sent[1].message as { i: { cmd: string; seq: number; key: string } }).i;
+  assert.deepEqual(probe, { cmd: "newconn", seq: 2, key: "k" });
+  assert.equal(sent[1].handle, undefined);
+  // The worker refuses the probe at once: the handoff before it never arrived.
+  channel.settle(2, { cmd: "reply", ack: 2, accepted: false }, undefined);
+  await flush();
+  assert.match(String(lost.error), /Handoff 1 was lost/);
+  assert.equal(channel.pending, 0);
 });
 
 // --- keepOpen and envelopes -----------------------------------------------------------------

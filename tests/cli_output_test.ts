@@ -14,8 +14,12 @@ test("worker lines are prefixed [w<id>], the CLI's own [x-cluster]", async () =>
   const port = await freePort();
   await withCli(["-w", "2", fixture("cli_http.ts")], { PORT: String(port) }, async (run) => {
     await run.waitForLine(/2 workers ready/);
-    await run.waitForLine(/^\[w1\] stderr of/);
-    await run.waitForLine(/^\[w2\] stderr of/);
+    // (stdout and stderr are two pipes: wait for each line on its own.)
+    for (
+      const line of [/^\[w1\] stderr of/, /^\[w2\] stderr of/, /^\[w1\] started/, /^\[w2\] started/]
+    ) {
+      await run.waitForLine(line);
+    }
     for (const id of [1, 2]) {
       assert.ok(run.stdout.some((l) => new RegExp(`^\\[w${id}\\] started \\d+$`).test(l)));
       assert.ok(run.stderr.some((l) => new RegExp(`^\\[w${id}\\] stderr of \\d+$`).test(l)));
@@ -32,8 +36,16 @@ test("--log-format json writes one JSON object per line", async () => {
   const args = ["-w", "2", "--log-format", "json", fixture("cli_http.ts")];
   await withCli(args, { PORT: String(port) }, async (run) => {
     await run.waitForLine(/2 workers ready/);
-    await run.waitForLine(/"worker":2.*stderr of/);
-    await run.waitForLine(/"worker":1.*stderr of/);
+    for (
+      const line of [
+        /"worker":2.*stderr of/,
+        /"worker":1.*stderr of/,
+        /"worker":1.*started/,
+        /"worker":2.*started/,
+      ]
+    ) {
+      await run.waitForLine(line);
+    }
     const parsed = (lines: string[]) => lines.map((line) => JSON.parse(line));
     const out = parsed(run.stdout);
     const err = parsed(run.stderr);

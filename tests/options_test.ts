@@ -282,6 +282,9 @@ test("resolveOptions() fills in every default", () => {
     reloadConcurrency: 1,
     signals: true,
     strictReloads: false,
+    statsInterval: 1000,
+    metrics: undefined,
+    systemd: true,
     adapter: undefined,
   });
   assert.deepEqual(resolveOptions({}), o, "{} is the same as no options");

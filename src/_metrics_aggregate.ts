@@ -1,0 +1,122 @@
+// Combines the application metrics of every worker (`Cluster.worker.metrics`) into the series the
+// primary's `/metrics` serves — prom-client's AggregatorRegistry, fed by the workers' periodic
+// `stats` messages instead of a request to each worker per scrape. A summed counter keeps the
+// last counts of workers that exited, so the cluster's counter never goes down.
+
+import type { MetricSnapshot } from "./_stats_message.ts";
+
+/** One combined metric, ready to print. */
+export interface AggregatedMetric {
+  readonly name: string;
+  readonly help: string;
+  readonly type: "counter" | "gauge";
+  readonly series: readonly { labels: Readonly<Record<string, string>>; value: number }[];
+}
+
+/**
+ * Holds each live worker's last snapshot and the counts of exited workers.
+ *
+ * @example
+ * ```ts
+ * import { MetricsAggregator } from "./_metrics_aggregate.ts";
+ * const aggregator = new MetricsAggregator();
+ * const hits = { name: "hits_total", help: "", type: "counter", aggregate: "sum" } as const;
+ * aggregator.update(1, [{ ...hits, series: [[{}, 2]] }]);
+ * aggregator.update(2, [{ ...hits, series: [[{}, 3]] }]);
+ * aggregator.collect()[0].series[0].value; // 5
+ * ```
+ */
+export class MetricsAggregator {
+  #workers = new Map<number, MetricSnapshot[]>();
+  /** Summed counters of exited workers: name → label key → [labels, value]. */
+  #retired = new Map<
+    string,
+    { help: string; values: Map<string, [Record<string, string>, number]> }
+  >();
+
+  /** Worker `id` sent a new snapshot. */
+  update(id: number, snapshot: MetricSnapshot[]): void {
+    this.#workers.set(id, snapshot);
+  }
+
+  /** Worker `id` exited: its summed counters stay in the totals; the rest goes. */
+  retire(id: number): void {
+    const snapshot = this.#workers.get(id);
+    this.#workers.delete(id);
+    for (const family of snapshot ?? []) {
+      if (family.type !== "counter" || family.aggregate !== "sum") continue;
+      let retired = this.#retired.get(family.name);
+      if (!retired) {
+        this.#retired.set(family.name, retired = { help: family.help, values: new Map() });
+      }
+      for (const [labels, value] of family.series) {
+        const key = JSON.stringify(labels);
+        const entry = retired.values.get(key);
+        if (entry) entry[1] += value;
+        else retired.values.set(key, [labels, value]);
+      }
+    }
+  }
+
+  /** Every metric combined across workers, by name. */
+  collect(): AggregatedMetric[] {
+    const out = new Map<
+      string,
+      {
+        help: string;
+        type: "counter" | "gauge";
+        aggregate: MetricSnapshot["aggregate"];
+        series: Map<string, { labels: Record<string, string>; value: number }>;
+      }
+    >();
+    const ids = [...this.#workers.keys()].sort((a, b) => a - b);
+    for (const id of ids) {
+      for (const family of this.#workers.get(id)!) {
+        let target = out.get(family.name);
+        if (!target) {
+          target = {
+            help: family.help,
+            type: family.type,
+            aggregate: family.aggregate,
+            series: new Map(),
+          };
+          out.set(family.name, target);
+        }
+        // Workers disagreeing on a metric's kind (a half-finished deploy): the first one wins.
+        if (target.type !== family.type || target.aggregate !== family.aggregate) continue;
+        for (const [labels, value] of family.series) {
+          const own = family.aggregate === "worker" ? { ...labels, worker: String(id) } : labels;
+          const key = JSON.stringify(own);
+          const entry = target.series.get(key);
+          if (!entry) target.series.set(key, { labels: own, value });
+          else entry.value = combine(family.aggregate, entry.value, value);
+        }
+      }
+    }
+    for (const [name, retired] of this.#retired) {
+      let target = out.get(name);
+      if (!target) {
+        target = { help: retired.help, type: "counter", aggregate: "sum", series: new Map() };
+        out.set(name, target);
+      }
+      if (target.type !== "counter" || target.aggregate !== "sum") continue;
+      for (const [key, [labels, value]] of retired.values) {
+        const entry = target.series.get(key);
+        if (entry) entry.value += value;
+        else target.series.set(key, { labels, value });
+      }
+    }
+    return [...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, m]) => ({
+      name,
+      help: m.help,
+      type: m.type,
+      series: [...m.series.values()],
+    }));
+  }
+}
+
+function combine(aggregate: MetricSnapshot["aggregate"], a: number, b: number): number {
+  if (aggregate === "min") return Math.min(a, b);
+  if (aggregate === "max") return Math.max(a, b);
+  return a + b;
+}
