@@ -30,7 +30,8 @@ const self = moduleUrlOf(new Error());
 
 /**
  * Runs x-cluster with the command line `args` (default: this process's) and resolves with the
- * exit status; a stop by signal exits the process from the cluster's signal handler.
+ * exit status (0 after a requested stop, 1 after a crash loop or a failed start, 2 for a bad
+ * command line); the program exits with it.
  *
  * @example Run a server in 4 workers
  * ```ts ignore

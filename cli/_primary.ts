@@ -21,9 +21,8 @@ import { UsageError } from "./_usage_error.ts";
 import { watchPaths } from "./_watch.ts";
 
 /**
- * Runs `settings` until the run ends; resolves with the exit status (a stop by signal exits
- * the process from the cluster's handler instead). `preload` is the CLI module's URL. Throws a
- * {@linkcode UsageError} for options the cluster refuses.
+ * Runs `settings` until the run ends; resolves with the exit status. `preload` is the CLI
+ * module's URL. Throws a {@linkcode UsageError} for options the cluster refuses.
  *
  * @example
  * ```ts ignore

@@ -68,3 +68,17 @@ test("a script that throws at start ends in a crash loop and exit code 1", async
   assert.match(stderr, /stopping: fix the script and start x-cluster again/);
   assert.deepEqual(await run.leftBehind(), []);
 });
+
+for (const [exitCode, expected] of [[0, 0], [3, 1]]) {
+  test(`--no-respawn: once every worker exited with ${exitCode}, x-cluster exits ${expected}`, async () => {
+    const port = await freePort();
+    const env = { PORT: String(port), EXIT_AFTER: "300", EXIT_CODE: String(exitCode) };
+    const { code, stderr, run } = await runCli(
+      ["-w", "2", "--no-respawn", fixture("cli_http.ts")],
+      env,
+    );
+    assert.equal(code, expected, stderr);
+    assert.match(stderr, /every worker has exited and --no-respawn is set: stopping/);
+    assert.deepEqual(await run.leftBehind(), []);
+  });
+}
