@@ -1,6 +1,7 @@
 // The worker side's node:net/node:http servers: a user's server (or the fetch bridge's) fed from
 // a listen socket or with handed-over connections, and closed gracefully.
 
+import { Buffer } from "node:buffer";
 import { readFileSync } from "node:fs";
 import type http from "node:http";
 import net from "node:net";
@@ -53,9 +54,11 @@ export async function attachServer(server: net.Server, source: ServeSource): Pro
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   };
-  const feed = (socket: net.Socket): boolean => {
+  const feed = (socket: net.Socket, head?: Uint8Array): boolean => {
     if (closing) return false;
     track(socket);
+    // Bytes the primary read (L7 sticky routing) come first, through the public stream API.
+    if (head !== undefined && head.length > 0) socket.unshift(Buffer.from(head));
     if (!isHttp) requests++;
     server.emit("connection", socket);
     socket.resume();
@@ -101,7 +104,7 @@ export async function attachServer(server: net.Server, source: ServeSource): Pro
     get connections() {
       return sockets.size;
     },
-    accept: (connection) => feed(connection as net.Socket),
+    accept: (connection, head) => feed(connection as net.Socket, head),
     async close() {
       closing = true;
       // Only the listen socket: http.Server.close() would also close idle keep-alive

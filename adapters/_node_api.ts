@@ -29,7 +29,8 @@ import type {
   WorkerServer,
 } from "../src/types.ts";
 import { ClusterError } from "../src/errors.ts";
-import type { PeerReader } from "../src/scheduler_types.ts";
+import type { HeadReader, PeerReader } from "../src/scheduler_types.ts";
+import { readHead } from "./_head_reader.ts";
 import { watchAccepts } from "./_accept_watch.ts";
 import { addressOf, loopbackFor } from "./_address.ts";
 import { fetchListener } from "./_fetch_bridge.ts";
@@ -388,7 +389,7 @@ function descriptorBudget(): number | undefined {
   }
 }
 
-function listenerOf(server: net.Server): Listener & PeerReader {
+function listenerOf(server: net.Server): Listener & PeerReader & HeadReader {
   const address = addressOf(server);
   return {
     address,
@@ -410,5 +411,6 @@ function listenerOf(server: net.Server): Listener & PeerReader {
         port: socket.remotePort,
       };
     },
+    readHead: (connection, limits) => readHead(connection as net.Socket, limits),
   };
 }

@@ -11,6 +11,9 @@ import { SharedHandle, type ShareTarget } from "./shared_handle.ts";
 import type { Adapter, Address, Policy } from "./types.ts";
 import type { ClusterError } from "./errors.ts";
 import type { SchedulerOption } from "./scheduler_types.ts";
+import { ClaimTable } from "./_claims.ts";
+import { DEFAULTS, type StickyLimits, type StickyOptions } from "./options.ts";
+import type { StickyRouting } from "./_sticky_router.ts";
 
 type Handle = RoundRobinHandle | SharedHandle | ReusePortHandle;
 
@@ -30,7 +33,9 @@ export interface BrokerOptions<M extends BrokerMember> {
   scheduler?: SchedulerOption;
   /** The cluster's `trustProxy` option. @default false */
   trustProxy?: boolean;
-  /** A user scheduler function failed (one report per burst). @default ignored */
+  /** The cluster's `sticky` option, resolved. @default undefined (off) */
+  sticky?: Readonly<StickyOptions & StickyLimits>;
+  /** A user scheduler function failed, or sticky routing refused heads (one per burst). */
   schedulerError?(error: ClusterError): void;
   /** Round-robin: handoffs a worker may have unacknowledged. */
   maxInFlight: number;
@@ -57,10 +62,22 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
   #bound = new Map<string, Handle>();
   /** The keys each member (by id) asked for and has not left. */
   #keys = new Map<number, Set<string>>();
+  /** Sticky keys claimed by workers (`Cluster.worker.claim()`), for every address. */
+  #claims: ClaimTable | undefined;
 
   constructor(adapter: Promise<Adapter>, options: BrokerOptions<M>) {
     this.#adapter = adapter;
     this.#options = options;
+    const sticky = options.sticky;
+    if (sticky) this.#claims = new ClaimTable({ ttl: sticky.claimTtl, maxClaims: sticky.maxClaims });
+  }
+
+  /**
+   * A worker claims a sticky key: connections whose first request carries it go to that
+   * worker. Without `sticky` nobody routes by keys: the claim is dropped.
+   */
+  claim(member: M, key: string): void {
+    if (member.connected) this.#claims?.claim(key, member.id);
   }
 
   /** Every bound address: its key, policy, workers and (round-robin) waiting connections. */
@@ -171,6 +188,7 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
 
   /** Removes `member` from every handle it joined (it disconnected or died). */
   async leaveAll(member: M): Promise<void> {
+    this.#claims?.forgetWorker(member.id); // its clients are re-hashed over the others
     const keys = this.#keys.get(member.id);
     this.#keys.delete(member.id);
     for (const key of keys ?? []) await this.leave(member, key);
@@ -178,16 +196,33 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
 
   /** Whether the query or the cluster asked for a scheduler. */
   #routed(q: QueryMessage): boolean {
-    return (q.scheduler ?? null) !== null || this.#options.scheduler !== undefined;
+    return (q.scheduler ?? null) !== null || this.#options.scheduler !== undefined ||
+      this.#options.sticky !== undefined;
   }
 
   /** Why `policy` cannot do the scheduling `q` asks for, or `undefined`. */
   #unroutable(policy: Policy, q: QueryMessage): string | undefined {
     if (policy === "round-robin" || !this.#routed(q)) return undefined;
-    const who = q.scheduler ? `scheduler "${q.scheduler}"` : "the cluster's 'scheduler'";
+    const who = q.scheduler
+      ? `scheduler "${q.scheduler}"`
+      : this.#options.scheduler !== undefined
+      ? "the cluster's 'scheduler'"
+      : "'sticky' keys";
     const why = policy === "shared" ? "the workers race to accept" : "the kernel picks the worker";
     return `Cannot route by ${who} under policy "${policy}": ${why}; use policy ` +
       `"round-robin", where the primary routes every connection`;
+  }
+
+  /**
+   * What a round-robin address routes by at L7: the `sticky` keys, or only the heads (for
+   * `"ip-hash"` with `trustProxy`, which hashes the forwarded client address).
+   */
+  #routing(q: QueryMessage): StickyRouting | undefined {
+    const { sticky, trustProxy } = this.#options;
+    if (sticky) return { ...sticky, claims: this.#claims };
+    const scheduler = q.scheduler ?? this.#options.scheduler;
+    if (trustProxy && scheduler === "ip-hash") return { ...DEFAULTS.sticky, claims: undefined };
+    return undefined;
   }
 
   #join(member: M, key: string): void {
@@ -244,6 +279,7 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
       scheduler: q.scheduler ?? this.#options.scheduler,
       trustProxy: this.#options.trustProxy,
       onError: (error) => this.#options.schedulerError?.(error),
+      sticky: this.#routing(q),
     });
     handle.listener = await adapter.listen(options, (c) => handle.distribute(c));
     return handle;

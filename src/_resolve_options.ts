@@ -14,6 +14,8 @@ import {
   type Readiness,
   type ResolvedOptions,
   type RespawnOptions,
+  type StickyLimits,
+  type StickyOptions,
 } from "./options.ts";
 
 const READINESS: readonly Readiness[] = ["listening", "manual", "online"];
@@ -45,6 +47,7 @@ export function resolveOptions(options: ClusterOptions = {}): ResolvedOptions {
     policy: optional(o.policy, (v) => oneOf("policy", v, POLICIES)),
     scheduler: optional(o.scheduler, scheduler),
     trustProxy: flag("trustProxy", o.trustProxy, d.trustProxy),
+    sticky: o.sticky === undefined ? undefined : sticky(o.sticky),
     exec: optional(o.exec, (v) => text("exec", v)),
     args: o.args === undefined ? d.args : strings("args", o.args),
     execArgv: o.execArgv === undefined ? undefined : strings("execArgv", o.execArgv),
@@ -81,6 +84,7 @@ export function resolveOptions(options: ClusterOptions = {}): ResolvedOptions {
   };
   checkHeartbeats(resolved, o.heartbeatInterval === undefined);
   if (resolved.scheduler !== undefined) checkRoutable(resolved.policy, "a 'scheduler'");
+  if (resolved.sticky !== undefined) checkRoutable(resolved.policy, "'sticky' keys");
   return resolved;
 }
 
@@ -204,6 +208,32 @@ function stdio(value: unknown): StdioOption {
     check.fail(TypeError, "stdio", what, value);
   }
   return value as StdioOption;
+}
+
+function sticky(value: unknown): Readonly<StickyOptions & StickyLimits> {
+  if (!isPlainObject(value)) {
+    check.fail(TypeError, "sticky", "an object { header?, cookie?, query? }", value, 'e.g. { query: "sid" }');
+  }
+  const v = value as StickyOptions;
+  const d = DEFAULTS.sticky;
+  const name = (key: "header" | "cookie" | "query") =>
+    v[key] === undefined ? undefined : check.text(`sticky.${key}`, v[key]);
+  const resolved = {
+    header: name("header"),
+    cookie: name("cookie"),
+    query: name("query"),
+    maxHeadSize: v.maxHeadSize === undefined
+      ? d.maxHeadSize
+      : check.integer("sticky.maxHeadSize", v.maxHeadSize, 64),
+    headTimeout: check.delay("sticky.headTimeout", v.headTimeout, d.headTimeout, 1),
+    claimWait: check.delay("sticky.claimWait", v.claimWait, d.claimWait, 0),
+    claimTtl: check.delay("sticky.claimTtl", v.claimTtl, d.claimTtl, 1),
+    maxClaims: v.maxClaims === undefined ? d.maxClaims : check.integer("sticky.maxClaims", v.maxClaims, 1),
+  };
+  if (!resolved.header && !resolved.cookie && !resolved.query) {
+    check.fail(TypeError, "sticky", "an object naming a 'header', 'cookie' or 'query'", value, 'e.g. { query: "sid" }');
+  }
+  return Object.freeze(resolved);
 }
 
 function scheduler(value: unknown): SchedulerOption {

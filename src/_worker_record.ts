@@ -17,6 +17,7 @@ import {
 } from "./protocol.ts";
 import type { StatsMessage } from "./_stats_message.ts";
 import type { Address, ProcessEvents, ProcessHandle } from "./types.ts";
+import { toBase64 } from "./_sticky_bytes.ts";
 import { Worker, type WorkerLink, type WorkerState } from "./worker.ts";
 
 const STDERR_TAIL = 4096;
@@ -185,12 +186,15 @@ export class WorkerRecord implements WorkerLink {
   }
 
   /** Hands a connection over (round-robin); resolves with whether the worker took it. */
-  handoff(key: string, connection: unknown): Promise<boolean> {
+  handoff(key: string, connection: unknown, head?: Uint8Array): Promise<boolean> {
     this.#handoffs++;
     const sentAt = performance.now();
     const answered = (accepted: boolean) =>
       this.#hooks.handedOff(this, key, (performance.now() - sentAt) / 1000, accepted);
-    return this.#channel.request((seq) => ({ cmd: "newconn", seq, key }), connection)
+    const bytes = head === undefined || head.length === 0 ? undefined : toBase64(head);
+    const message = (seq: number) =>
+      bytes === undefined ? { cmd: "newconn" as const, seq, key } : { cmd: "newconn" as const, seq, key, head: bytes };
+    return this.#channel.request(message, connection)
       .then(({ reply }) => {
         const { accepted, active } = reply as { accepted: boolean; active?: number };
         if (active !== undefined) this.#active.set(key, active);

@@ -31,6 +31,7 @@ import type {
 } from "./types.ts";
 import { POLICIES } from "./types.ts";
 import { type SchedulerName, SCHEDULERS } from "./scheduler_types.ts";
+import { fromBase64 } from "./_sticky_bytes.ts";
 
 /** Where a worker's server listens. */
 export interface ServeOptions {
@@ -159,6 +160,23 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     await channel.sendInternal({ cmd: "ready" });
   }
 
+  /**
+   * Claims a sticky key for this worker (L7 `sticky` routing, see docs/scheduling.md): from
+   * now on the primary hands connections whose first request carries `key` to this worker,
+   * until it exits or the key goes unused for the cluster's `sticky.claimTtl`. For keys born
+   * here that no hash could guess, e.g. Socket.IO's session id:
+   * `io.engine.on("connection", (socket) => Cluster.worker.claim(socket.id))`.
+   */
+  async claim(key: string): Promise<void> {
+    if (typeof key !== "string") {
+      throw new TypeError(`Cannot claim: key must be a string, got ${typeof key}`);
+    }
+    if (key.length === 0 || key.length >= 300) {
+      throw new RangeError(`Cannot claim: key must be 1 to 299 characters long, got ${key.length}`);
+    }
+    const { channel } = await this.#ready;
+    await channel.sendInternal({ cmd: "claim", key });
+  }
 
   /** Sends a message (and optionally a socket or server handle) to the primary. */
   async send(message: unknown, handle?: unknown): Promise<void> {
@@ -402,7 +420,8 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
         return;
       case "newconn": {
         const server = this.#servers.get(m.key);
-        const accepted = handle !== undefined && (server?.accept(handle) ?? false);
+        const head = m.head === undefined ? undefined : fromBase64(m.head);
+        const accepted = handle !== undefined && (server?.accept(handle, head) ?? false);
         if (!accepted && handle !== undefined) adapter.discard(handle);
         const active = server?.connections;
         if (active === undefined || !this.#reported.has(m.key)) {

@@ -34,6 +34,11 @@ export type ClusterErrorCode =
    * connection went to the default scheduler's choice (reported once per burst).
    */
   | "SCHEDULER_FAILED"
+  /**
+   * Sticky routing closed connections whose request head was too large (answered 431) or
+   * too slow (answered 408); reported once per burst, with the counts.
+   */
+  | "HEAD_REJECTED"
   /** A system error code (e.g. `EADDRINUSE`, `EACCES`) from binding a listen address. */
   | `E${string}`;
 

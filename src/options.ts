@@ -46,6 +46,42 @@ export interface RespawnOptions {
   window?: number;
 }
 
+/** Where the sticky key is, and the bounds of reading it (the `sticky` option). */
+export interface StickyOptions {
+  /** A request header holding the key, e.g. `"x-tenant"` (case-insensitive). */
+  header?: string;
+  /** A cookie holding the key, e.g. `"session"`. */
+  cookie?: string;
+  /** A query parameter holding the key, e.g. `"sid"` (Socket.IO's session id). */
+  query?: string;
+  /**
+   * A request head larger than this (bytes) is answered `431` and closed (an `error`).
+   * @default 16384
+   */
+  maxHeadSize?: number;
+  /**
+   * A request head not complete after this (ms) is answered `408` and closed (an `error`).
+   * @default 10000
+   */
+  headTimeout?: number;
+  /**
+   * A key nobody claimed waits this long (ms) for a claim before it is hashed: the claim and
+   * the client's next request race. 0 for keys that clients choose (a user id header).
+   * @default 100
+   */
+  claimWait?: number;
+  /**
+   * A claim no connection used for this long (ms) is forgotten.
+   * @default 600000
+   */
+  claimTtl?: number;
+  /**
+   * Claims kept at most; beyond, the least recently used are forgotten.
+   * @default 100000
+   */
+  maxClaims?: number;
+}
+
 /** Options of {@linkcode Cluster}. Every field is optional; `undefined` means the default. */
 export interface ClusterOptions {
   /**
@@ -76,11 +112,23 @@ export interface ClusterOptions {
    */
   scheduler?: SchedulerOption;
   /**
-   * `"ip-hash"` hashes the first `X-Forwarded-For` / `Forwarded` address of a request the
-   * primary read (L7 `sticky` routing), not the proxy's own address.
+   * `"ip-hash"` hashes the first `X-Forwarded-For` / `Forwarded` address of each connection's
+   * first request instead of the client's address (the primary then reads that request's
+   * head, as for `sticky`); for a cluster behind a proxy you trust.
    * @default false
    */
   trustProxy?: boolean;
+  /**
+   * L7 sticky routing under `"round-robin"` (see docs/scheduling.md): the primary reads each
+   * connection's first request head, takes a key from it (`header`, else `cookie`, else
+   * `query` parameter) and hands the connection, with the bytes it read, to the worker that
+   * claimed the key (`Cluster.worker.claim(key)`), else to the worker the key hashes to
+   * (consistently over the live workers); a request without a key goes to the `scheduler`.
+   * Every request of a keep-alive connection goes to the worker of its first request. With
+   * `"reuse-port"` or `"shared"` it is a `ClusterError` `UNSUPPORTED`.
+   * @default undefined (off)
+   */
+  sticky?: StickyOptions;
   /**
    * Module the workers run.
    * @default the primary's main module
@@ -268,6 +316,8 @@ export interface ResolvedOptions {
   /** `undefined`: the user set none; addresses get `DEFAULTS.scheduler`. */
   readonly scheduler: SchedulerOption | undefined;
   readonly trustProxy: boolean;
+  /** `undefined`: no sticky routing. */
+  readonly sticky: Readonly<StickyOptions & StickyLimits> | undefined;
   /** `undefined`: the adapter's `mainModule()`. */
   readonly exec: string | undefined;
   readonly args: readonly string[];
@@ -302,11 +352,17 @@ export interface ResolvedOptions {
   readonly adapter: Adapter | undefined;
 }
 
+/** The bounds of `sticky`, each with its default in `DEFAULTS.sticky`. */
+export type StickyLimits = Required<
+  Pick<StickyOptions, "maxHeadSize" | "headTimeout" | "claimWait" | "claimTtl" | "maxClaims">
+>;
+
 /** Options whose default the adapter decides at spawn, or that are unset by default. */
 type AdapterDecides =
   | "workers"
   | "policy"
   | "scheduler"
+  | "sticky"
   | "exec"
   | "execArgv"
   | "cwd"
@@ -321,9 +377,16 @@ export const DEFAULTS: Readonly<
   Omit<ResolvedOptions, AdapterDecides | "respawn"> & {
     respawn: Readonly<Required<RespawnOptions>>;
   }
-> & { scheduler: "least-connections" } = Object.freeze({
+> & { scheduler: "least-connections"; sticky: Readonly<StickyLimits> } = Object.freeze({
   scheduler: "least-connections",
   trustProxy: false,
+  sticky: Object.freeze({
+    maxHeadSize: 16384,
+    headTimeout: 10_000,
+    claimWait: 100,
+    claimTtl: 600_000,
+    maxClaims: 100_000,
+  }),
   args: Object.freeze([]),
   env: Object.freeze({}),
   silent: false,

@@ -89,6 +89,7 @@ export class Cluster extends Emitter<ClusterEvents> {
       }
     },
     close: (record, message) => this.#broker.leave(record, message.key),
+    claim: (record, message) => this.#broker.claim(record, message.key),
   };
 
   /** Creates a cluster; nothing starts until `start()` or `fork()`. Throws on a bad option. */
@@ -102,6 +103,7 @@ export class Cluster extends Emitter<ClusterEvents> {
       policy: this.#options.policy,
       scheduler: this.#options.scheduler,
       trustProxy: this.#options.trustProxy,
+      sticky: this.#options.sticky,
       schedulerError: (error) => this.emit("error", error, undefined),
       maxInFlight: this.#options.maxInFlight,
       strictReloads: this.#options.strictReloads,

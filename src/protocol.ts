@@ -61,6 +61,8 @@ export type WorkerToPrimary =
   | QueryMessage
   | ListeningMessage
   | { cmd: "close"; key: string }
+  /** `Cluster.worker.claim(key)`: connections with this sticky key go to this worker. */
+  | { cmd: "claim"; key: string }
   | LoadMessage
   /** `active`: a `newconn` reply's count of the key's open connections, this one included. */
   | { cmd: "reply"; ack: number; accepted: boolean; active?: number };
@@ -79,11 +81,15 @@ export interface LoadMessage {
 export const LOAD_INTERVAL = 25;
 
 /** The worker-to-primary messages about servers, which the cluster (not the record) routes. */
-export type ServerMessage = Extract<WorkerToPrimary, { cmd: "query" | "listening" | "close" }>;
+export type ServerMessage = Extract<
+  WorkerToPrimary,
+  { cmd: "query" | "listening" | "close" | "claim" }
+>;
 
 /** Messages a primary sends to a worker. */
 export type PrimaryToWorker =
-  | { cmd: "newconn"; seq: number; key: string }
+  /** `head`: base64 of the bytes the primary read of the connection (L7 sticky routing). */
+  | { cmd: "newconn"; seq: number; key: string; head?: string }
   | { cmd: "lend"; seq: number; key: string }
   | { cmd: "disconnect" }
   | { cmd: "reply"; ack: number; result: QueryResult };
@@ -215,6 +221,10 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
       const key = own(m, "key");
       return isKey(key) ? { cmd: "close", key } : "close: bad key";
     }
+    case "claim": {
+      const key = own(m, "key");
+      return isKey(key) ? { cmd: "claim", key } : "claim: bad key";
+    }
     case "reply": {
       const ack = own(m, "ack"), accepted = own(m, "accepted"), active = own(m, "active");
       if (!isSeq(ack) || typeof accepted !== "boolean") return "reply: bad ack or accepted";
@@ -238,7 +248,10 @@ function parsePrimaryToWorker(m: Record<string, unknown>): PrimaryToWorker | str
     case "lend": {
       const cmd = own(m, "cmd") as "newconn" | "lend", seq = own(m, "seq"), key = own(m, "key");
       if (!isSeq(seq) || !isKey(key)) return `${cmd}: bad seq or key`;
-      return { cmd, seq, key };
+      const head = own(m, "head");
+      if (cmd === "lend" || head === undefined) return { cmd, seq, key };
+      if (typeof head !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(head)) return "newconn: bad head";
+      return { cmd, seq, key, head };
     }
     case "disconnect":
       return { cmd: "disconnect" };

@@ -24,6 +24,7 @@ import type {
   SchedulerOption,
 } from "./scheduler_types.ts";
 import type { Listener } from "./types.ts";
+import { type Prepared, StickyRouter, type StickyRouting } from "./_sticky_router.ts";
 
 /** A worker that can take connections. */
 export interface HandoffTarget {
@@ -34,8 +35,11 @@ export interface HandoffTarget {
   readonly connected?: boolean;
   /** Connections of `key` it reported open. @default 0 */
   activeConnections?(key: string): number;
-  /** Sends the connection; resolves true if the worker took it, false if it refused. */
-  handoff(key: string, connection: unknown): Promise<boolean>;
+  /**
+   * Sends the connection, with the bytes the primary read of it (sticky routing); resolves
+   * true if the worker took it, false if it refused.
+   */
+  handoff(key: string, connection: unknown, head?: Uint8Array): Promise<boolean>;
 }
 
 interface Member {
@@ -66,15 +70,22 @@ export interface RoundRobinOptions {
   trustProxy?: boolean;
   /** Uniform in [0, 1), for `"power-of-two"`. @default Math.random */
   random?: () => number;
-  /** Receives a user scheduler's failures (one per burst). @default ignored */
+  /** Receives a user scheduler's failures and refused heads (one per burst). @default ignored */
   onError?: (error: ClusterError) => void;
+  /** L7: read each connection's first request head and route by its sticky key. */
+  sticky?: StickyRouting;
 }
 
 /** One candidate per member, rebuilt per pick (schedulers must not keep them). */
 interface MemberCandidate extends Candidate {
   readonly member: Member;
   readonly full: boolean;
+  /** How long its oldest unacknowledged handoff has waited (ms); 0 if none. */
+  readonly waited: number;
 }
+
+/** A sticky key's worker is passed over once its oldest handoff waited this long (ms). */
+const STICKY_STALL_MS = 1000;
 
 const fallback = leastConnections();
 
@@ -91,6 +102,9 @@ export class RoundRobinHandle {
   #closed = false;
   #now: () => number;
   #scheduler: Scheduler;
+  #router: StickyRouter | undefined;
+  /** Waiting connections whose head the primary read (sticky routing). */
+  #prepared = new Map<unknown, Prepared>();
 
   constructor(key: string, options: RoundRobinOptions) {
     this.key = key;
@@ -102,6 +116,19 @@ export class RoundRobinHandle {
       now: this.#now,
       random: options.random,
     });
+    if (options.sticky) {
+      this.#router = new StickyRouter(
+        options.sticky,
+        () => this.#listener,
+        options.onError ?? (() => {}),
+        this.#now,
+      );
+    }
+  }
+
+  /** Connections refused for their request head (sticky routing): too large, too slow. */
+  get refusedHeads(): { "too-large": number; timeout: number } {
+    return { ...(this.#router?.refused ?? { "too-large": 0, timeout: 0 }) };
   }
 
   /**
@@ -156,8 +183,20 @@ export class RoundRobinHandle {
   /** Takes one accepted connection. */
   distribute(connection: unknown): void {
     if (this.#closed) return this.#listener?.release(connection);
+    if (this.#router) return this.#prepare(this.#router, connection);
     this.#queue.push(connection);
     this.#drain();
+  }
+
+  /** Reads the head first (sticky routing); a refused connection was closed by the adapter. */
+  #prepare(router: StickyRouter, connection: unknown): void {
+    router.prepare(connection).then((prepared) => {
+      if (!prepared) return;
+      if (this.#closed) return this.#listener?.release(connection);
+      this.#prepared.set(connection, prepared);
+      this.#queue.push(connection);
+      this.#drain();
+    }, () => this.#listener?.release(connection));
   }
 
   /** Closes the listener and every connection still waiting. */
@@ -165,6 +204,7 @@ export class RoundRobinHandle {
     this.#closed = true;
     for (const connection of this.#queue.splice(0)) this.#listener?.release(connection);
     this.#refused.clear();
+    this.#prepared.clear();
     await this.#listener?.close();
   }
 
@@ -196,8 +236,10 @@ export class RoundRobinHandle {
       const member = members[(this.#cursor + i) % members.length];
       const target = member.target;
       if (exclude?.has(target.id) || target.connected === false) continue;
-      const isStalled = member.sentAt.length > 0 && now - member.sentAt[0] > stallAfter;
+      const waited = member.sentAt.length > 0 ? now - member.sentAt[0] : 0;
+      const isStalled = waited > stallAfter;
       (isStalled ? stalled : responsive).push({
+        waited,
         member,
         id: target.id,
         slot: target.slot ?? 0,
@@ -216,11 +258,25 @@ export class RoundRobinHandle {
     const offered = scheduler.waits ? ready.concat(pool.filter((c) => c.full)) : ready;
     if (offered.length === 0) return undefined;
     const info = this.#info(connection);
+    const prepared = this.#prepared.get(connection);
+    // A sticky key's worker (claimed, else hashed) beats the scheduler, and is waited for.
+    // Its sessions live there: a sticky key's worker is passed over only once it is stalled
+    // beyond STICKY_STALL_MS (busy, not merely slow), where a worker that lacks them would
+    // answer "unknown session".
+    const owner = prepared && this.#router?.owner(
+      prepared,
+      responsive.concat(stalled).filter((c) => c.waited <= STICKY_STALL_MS),
+    );
+    if (owner) return this.#choose(owner);
     let chosen = scheduler.pick(offered, info) as MemberCandidate | undefined;
     // A built-in never answers outside `offered`; the guarded user function neither.
     if (!chosen || !offered.includes(chosen)) chosen = fallback.pick(offered, info) as MemberCandidate;
+    return this.#choose(chosen);
+  }
+
+  #choose(chosen: MemberCandidate): Member | undefined {
     if (chosen.full) return undefined; // wait for that worker: it acks soon
-    this.#cursor = (members.indexOf(chosen.member) + 1) % members.length;
+    this.#cursor = (this.#members.indexOf(chosen.member) + 1) % this.#members.length;
     return chosen.member;
   }
 
@@ -240,14 +296,14 @@ export class RoundRobinHandle {
         return peer().port;
       },
       key,
-      request: undefined,
+      request: this.#prepared.get(connection)?.head,
     };
   }
 
   #handoff(member: Member, connection: unknown): void {
     member.inFlight++;
     member.sentAt.push(this.#now());
-    member.target.handoff(this.key, connection).then(
+    member.target.handoff(this.key, connection, this.#prepared.get(connection)?.bytes).then(
       (accepted) => this.#settle(member, connection, accepted),
       () => this.#settle(member, connection, false),
     );
@@ -258,6 +314,7 @@ export class RoundRobinHandle {
     member.sentAt.shift();
     if (accepted || this.#closed) {
       this.#refused.delete(connection);
+      this.#prepared.delete(connection);
       this.#listener?.release(connection);
     } else {
       const refused = this.#refused.get(connection) ?? new Set<number>();
@@ -274,6 +331,7 @@ export class RoundRobinHandle {
 
   #drop(connection: unknown): void {
     this.#refused.delete(connection);
+    this.#prepared.delete(connection);
     this.#listener?.release(connection);
   }
 }

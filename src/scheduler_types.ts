@@ -94,3 +94,23 @@ export interface PeerReader {
   /** The client's address (IPv4-mapped IPv6 in its IPv4 form) and port of `connection`. */
   remote(connection: unknown): { address: string | undefined; port: number | undefined };
 }
+
+/** How reading a request head in the primary ended (see {@linkcode HeadReader}). */
+export type HeadRead =
+  /** Every byte read so far: the head, and whatever the client sent after it (pipelining). */
+  | { ok: true; bytes: Uint8Array }
+  /**
+   * No head: `"too-large"` (answered 431 and closed), `"timeout"` (answered 408 and closed),
+   * `"closed"` (the client left).
+   */
+  | { ok: false; reason: "too-large" | "timeout" | "closed" };
+
+/**
+ * What a primary's `round-robin` listener may also do for L7 routing (`sticky`, `trustProxy`):
+ * read a connection's request head, then stop reading, so that the connection can still be
+ * handed to a worker together with the bytes read.
+ */
+export interface HeadReader {
+  /** Reads until the end of the head (a blank line), at most `maxBytes`, for `timeout` ms. */
+  readHead(connection: unknown, limits: { maxBytes: number; timeout: number }): Promise<HeadRead>;
+}

@@ -220,8 +220,12 @@ export interface WorkerServer {
    * reads it); `undefined` where the server cannot tell.
    */
   readonly connections?: number;
-  /** Feeds one handed-over connection ("connections" source). Returns false if closed. */
-  accept(connection: unknown): boolean;
+  /**
+   * Feeds one handed-over connection ("connections" source), with the bytes the primary read
+   * of it already (L7 sticky routing), which the server MUST read before the connection's own.
+   * Returns false if closed.
+   */
+  accept(connection: unknown, head?: Uint8Array): boolean;
   /** Stops accepting, lets in-flight requests finish, closes idle keep-alive connections. */
   close(): Promise<void>;
 }

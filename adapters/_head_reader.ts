@@ -1,0 +1,71 @@
+// Reads a request head from a connection the primary accepted paused (L7 `sticky` routing), and
+// stops reading once it has it: the connection is then handed to a worker with the bytes read,
+// and the worker puts them back in front of the socket's own with `socket.unshift()` (see
+// _http_server.ts) — a public stream API on Node, Deno and Bun, where @socket.io/sticky pokes
+// the private `socket._handle.onread`.
+
+import { Buffer } from "node:buffer";
+import type net from "node:net";
+import type { HeadRead } from "../src/scheduler_types.ts";
+
+const END = Buffer.from("\r\n\r\n");
+
+/**
+ * Reads `socket` until the end of a request head. Beyond `maxBytes` it answers 431, after
+ * `timeout` ms 408, and closes the connection.
+ *
+ * @example
+ * ```ts ignore
+ * const read = await readHead(socket, { maxBytes: 16384, timeout: 5000 });
+ * if (read.ok) console.log(read.bytes.length);
+ * ```
+ */
+export function readHead(
+  socket: net.Socket,
+  limits: { maxBytes: number; timeout: number },
+): Promise<HeadRead> {
+  return new Promise((resolve) => {
+    let buffered: Buffer = Buffer.alloc(0);
+    let done = false;
+    const finish = (result: HeadRead) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.off("data", onData);
+      socket.off("close", onClose);
+      socket.off("error", onClose);
+      resolve(result);
+    };
+    const refuse = (status: string, reason: "too-large" | "timeout") => {
+      finish({ ok: false, reason });
+      socket.on("error", () => {});
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      setTimeout(() => socket.destroy(), 1000).unref?.();
+    };
+    const onData = (chunk: Buffer) => {
+      // Search only the new bytes (and the 3 before them, where an end may start).
+      const from = Math.max(0, buffered.length - 3);
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      const end = buffered.indexOf(END, from);
+      if (end === -1) {
+        if (buffered.length > limits.maxBytes) refuse("431 Request Header Fields Too Large", "too-large");
+        return;
+      }
+      if (end + END.length > limits.maxBytes) {
+        return refuse("431 Request Header Fields Too Large", "too-large");
+      }
+      socket.pause();
+      // Bytes the stream read ahead meanwhile belong to the worker too.
+      for (let more = socket.read(); more !== null; more = socket.read()) {
+        buffered = Buffer.concat([buffered, more as Buffer]);
+      }
+      finish({ ok: true, bytes: new Uint8Array(buffered.buffer, buffered.byteOffset, buffered.length) });
+    };
+    const onClose = () => finish({ ok: false, reason: "closed" });
+    const timer = setTimeout(() => refuse("408 Request Timeout", "timeout"), limits.timeout);
+    socket.on("data", onData);
+    socket.once("close", onClose);
+    socket.once("error", onClose);
+    socket.resume();
+  });
+}

@@ -1,0 +1,111 @@
+// L7 sticky routing with real processes: the primary reads the first request head, routes by a
+// header, cookie or query key (claimed by a worker, else hashed), and hands the socket over with
+// the bytes it read: keep-alive and pipelined requests reach the same worker, none is lost.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { type App, withFixture } from "./_helpers.ts";
+import { RawConnection, request, workerFor } from "./_sticky_client.ts";
+
+async function portOf(app: App, workers = 3): Promise<number> {
+  await app.waitFor((e) => e.ev === "started");
+  return (await app.waitFor((e) => e.ev === "listening", workers))[0].port as number;
+}
+
+const sticky = (o: Record<string, unknown>) => ({ STICKY: JSON.stringify(o) });
+
+test("sticky header: every connection of one key reaches one worker; keys spread", async () => {
+  await withFixture("sched_sticky.ts", sticky({ header: "x-user", claimWait: 0 }), async (app) => {
+    const port = await portOf(app);
+    const owners = new Map<string, number>();
+    for (let u = 0; u < 30; u++) {
+      const user = `user-${u}`;
+      const ids = await Promise.all(
+        Array.from({ length: 5 }, () => workerFor(port, "/", { "X-User": user })),
+      );
+      assert.equal(new Set(ids).size, 1, `${user}: ${ids}`);
+      owners.set(user, ids[0]);
+    }
+    assert.ok(new Set(owners.values()).size >= 2, "30 keys over more than one worker");
+    // A request without the key goes to the scheduler (least-connections): it is served.
+    for (let i = 0; i < 6; i++) assert.ok((await workerFor(port, "/")) > 0);
+  });
+});
+
+test("sticky cookie: pipelined and keep-alive requests of a connection reach its first request's worker", async () => {
+  await withFixture("sched_sticky.ts", sticky({ cookie: "session", claimWait: 0 }), async (app) => {
+    const port = await portOf(app);
+    for (let s = 0; s < 6; s++) {
+      const cookie = `theme=dark; session=s${s}; other=1`;
+      const owner = await workerFor(port, "/", { Cookie: cookie });
+      const c = new RawConnection(port);
+      try {
+        // Three pipelined requests in one write (the primary reads them all with the head)...
+        c.write(request("/a", { Cookie: cookie }) + request("/b", { Cookie: cookie }) +
+          `POST /c HTTP/1.1\r\nHost: x\r\nCookie: ${cookie}\r\nContent-Length: 5\r\n\r\nhello`);
+        assert.equal((await c.responses(3)).length, 3, c.data);
+        // ...then two more on the same keep-alive connection, one of them without the cookie.
+        c.write(request("/d", { Cookie: cookie }));
+        await c.responses(4);
+        c.write(request("/e", { Connection: "close" }));
+        const bodies = await c.responses(5);
+        assert.deepEqual(bodies, [
+          `worker ${owner} GET /a`,
+          `worker ${owner} GET /b`,
+          `worker ${owner} POST /c hello`,
+          `worker ${owner} GET /d`,
+          `worker ${owner} GET /e`,
+        ]);
+      } finally {
+        c.close();
+      }
+    }
+  });
+});
+
+test("sticky query: a claimed key goes to its claimant; after the claimant dies it is re-hashed", async () => {
+  await withFixture("sched_sticky.ts", sticky({ query: "sid" }), async (app) => {
+    const port = await portOf(app);
+    const claimants = new Map<string, number>();
+    for (let k = 0; k < 6; k++) {
+      const key = `key${k}`;
+      claimants.set(key, await workerFor(port, `/claim?key=${key}`)); // the scheduler's choice
+    }
+    assert.ok(new Set(claimants.values()).size >= 2, "claims by more than one worker");
+    for (const [key, claimant] of claimants) {
+      const ids = await Promise.all(
+        Array.from({ length: 8 }, () => workerFor(port, `/poll?EIO=4&sid=${key}`)),
+      );
+      assert.deepEqual(ids, Array(8).fill(claimant), `${key} goes to worker ${claimant}`);
+    }
+    const [key, victim] = [...claimants][0];
+    app.command({ cmd: "kill", id: victim });
+    await app.waitFor((e) => e.ev === "exit" && e.id === victim);
+    const after = await Promise.all(
+      Array.from({ length: 5 }, () => workerFor(port, `/poll?sid=${key}`)),
+    );
+    assert.equal(new Set(after).size, 1, `re-hashed to one live worker: ${after}`);
+    assert.notEqual(after[0], victim);
+  });
+});
+
+test("sticky: a head over maxHeadSize is answered 431, one too slow 408, with one error each", async () => {
+  const env = sticky({ header: "x-user", claimWait: 0, maxHeadSize: 1024, headTimeout: 300 });
+  await withFixture("sched_sticky.ts", env, async (app) => {
+    const port = await portOf(app);
+    const big = new RawConnection(port);
+    big.write(request("/", { "X-Pad": "x".repeat(2000) }));
+    await big.closed();
+    assert.match(big.data, /^HTTP\/1\.1 431 /);
+    const [tooLarge] = await app.waitFor((e) => e.ev === "error" && e.code === "HEAD_REJECTED");
+    assert.match(tooLarge.message as string, /1 with a request head over 1024 bytes \(431\)/);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // the next report may come
+    const slow = new RawConnection(port);
+    slow.write("GET / HTTP/1.1\r\nHost: x\r\n"); // never finishes its head
+    await slow.closed();
+    assert.match(slow.data, /^HTTP\/1\.1 408 /);
+    const errors = await app.waitFor((e) => e.ev === "error" && e.code === "HEAD_REJECTED", 2);
+    assert.match(errors[1].message as string, /1 whose head was not complete in 300 ms \(408\)/);
+    // The cluster serves on.
+    assert.match(String(await workerFor(port, "/", { "X-User": "a" })), /^\d+$/);
+  });
+});
