@@ -44,6 +44,7 @@ export type {
   Readiness,
   RespawnOptions,
   ShutdownOptions,
+  StickyOptions,
 } from "./src/options.ts";
 export {
   type BoundServer,

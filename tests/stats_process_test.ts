@@ -95,3 +95,17 @@ test("stats() counts a reload and its replacements as restarts by reason reload"
     assert.ok(s.reloads.lastDuration! > 0);
   });
 });
+
+test("stats() counts reuse-port requests, where the kernel hands out connections", async () => {
+  const env = { OBS_POLICY: "reuse-port", OBS_METRICS: "0" };
+  await withFixture("obs_app.ts", env, async (app) => {
+    const [{ port }] = await app.waitFor((e) => e.ev === "started");
+    for (let i = 0; i < 20; i++) await get(port as number);
+    const s = await statsUntil(app, (s) => s.totals.requests === 20);
+    const [listener] = s.listeners;
+    assert.equal(listener.policy, "reuse-port");
+    assert.equal(listener.queued, null, "the primary queues nothing here");
+    assert.equal(listener.handoffs, 0);
+    for (const w of s.workers) assert.equal(w.handoffs, 0);
+  });
+});

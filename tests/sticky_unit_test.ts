@@ -128,7 +128,7 @@ class Target implements HandoffTarget {
 }
 
 test("RoundRobinHandle with sticky routing: claimant first, hashed keys stable, bytes handed over", async () => {
-  let now = 0;
+  const now = 0;
   const claims = new ClaimTable({ ttl: 60_000, maxClaims: 100, now: () => now });
   const errors: ClusterError[] = [];
   const rr = new RoundRobinHandle("round-robin||8080", {
