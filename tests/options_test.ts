@@ -259,6 +259,7 @@ test("resolveOptions() fills in every default", () => {
     policy: undefined,
     scheduler: undefined,
     trustProxy: false,
+    sticky: undefined,
     exec: undefined,
     args: [],
     execArgv: undefined,
