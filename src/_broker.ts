@@ -82,7 +82,13 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
 
   /** Every bound address: its key, policy, workers and (round-robin) waiting connections. */
   *listeners(): Iterable<
-    { key: string; policy: Policy; workers: number; queued: number | null }
+    {
+      key: string;
+      policy: Policy;
+      workers: number;
+      queued: number | null;
+      dropped: number | null;
+    }
   > {
     for (const [key, handle] of this.#bound) {
       const policy: Policy = handle instanceof RoundRobinHandle
@@ -90,8 +96,9 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
         : handle instanceof SharedHandle
         ? "shared"
         : "reuse-port";
-      const queued = handle instanceof RoundRobinHandle ? handle.queued : null;
-      yield { key, policy, workers: handle.size, queued };
+      const rr = handle instanceof RoundRobinHandle ? handle : undefined;
+      const dropped = rr?.dropped ?? null;
+      yield { key, policy, workers: handle.size, queued: rr?.queued ?? null, dropped };
     }
   }
 

@@ -89,6 +89,12 @@ export function renderMetrics(
     "Round-robin handoffs refused or lost while a reload ran (each offered again)",
     [[{}, reloads.handoffsRefused]],
   );
+  family(
+    "x_cluster_reload_dropped_connections_total",
+    "counter",
+    "Connections the primary dropped while a reload ran (round-robin)",
+    [[{}, reloads.droppedConnections]],
+  );
   family("x_cluster_primary_resident_memory_bytes", "gauge", "Resident memory of the primary", [
     [{}, primary.rss],
   ]);
@@ -175,6 +181,12 @@ export function renderMetrics(
     "gauge",
     "Connections the primary accepted that wait for a worker (round-robin)",
     l.map((x) => [{ listener: x.key }, x.queued] as const),
+  );
+  family(
+    "x_cluster_dropped_connections_total",
+    "counter",
+    "Connections the primary closed without a worker taking them (round-robin)",
+    l.map((x) => [{ listener: x.key }, x.dropped] as const),
   );
   family(
     "x_cluster_handoffs_total",

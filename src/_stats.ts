@@ -53,6 +53,8 @@ export interface StatsListener {
   readonly policy: Policy;
   readonly workers: number;
   readonly queued: number | null;
+  /** Connections the primary closed without a worker taking them (round-robin; else null). */
+  readonly dropped: number | null;
 }
 
 /** What the collector reads of its cluster. */
@@ -128,6 +130,7 @@ export class StatsCollector {
   };
   #lastReload: number | null = null;
   #reloadRefused = 0;
+  #reloadDropped = 0;
   #monitor: ProcessMonitor | undefined;
   #primary: { rss: number; cpuSeconds: number; eventLoopLag: number } | undefined;
   /** The application metrics of every worker, combined. */
@@ -206,9 +209,11 @@ export class StatsCollector {
     this.#reloads.total++;
     this.#reloads.running = reloading;
     const startedAt = this.#host.now();
+    const droppedBefore = this.#droppedNow();
     const done = (failed: boolean) => {
       if (this.#reloads.running !== reloading) return;
       this.#reloads.running = undefined;
+      this.#reloadDropped += Math.max(0, this.#droppedNow() - droppedBefore);
       if (failed) this.#reloads.failed++;
       this.#lastReload = (this.#host.now() - startedAt) / 1000;
     };
@@ -266,6 +271,7 @@ export class StatsCollector {
         policy: l.policy,
         workers: l.workers,
         queued: l.queued,
+        dropped: l.dropped,
         handoffs: counted?.handoffs ?? 0,
         handoffsRefused: counted?.refused ?? 0,
         handoffLatency: (counted?.latency ?? new Histogram()).read(),
@@ -303,8 +309,16 @@ export class StatsCollector {
         running: this.#reloads.running !== undefined,
         lastDuration: this.#lastReload,
         handoffsRefused: this.#reloadRefused,
+        droppedConnections: this.#reloadDropped,
       },
     };
+  }
+
+  /** Connections every listener dropped so far (a listener closed since is not counted). */
+  #droppedNow(): number {
+    let dropped = 0;
+    for (const l of this.#host.listeners()) dropped += l.dropped ?? 0;
+    return dropped;
   }
 
   #worker(w: StatsWorker, now: number): WorkerStats {

@@ -99,6 +99,7 @@ export class RoundRobinHandle {
   #queue: unknown[] = [];
   /** Per waiting connection: the workers that refused it or died holding it. */
   #refused = new Map<unknown, Set<number>>();
+  #dropped = 0;
   #closed = false;
   #now: () => number;
   #scheduler: Scheduler;
@@ -161,6 +162,11 @@ export class RoundRobinHandle {
   /** Connections accepted but not yet taken by a worker. */
   get queued(): number {
     return this.#queue.length;
+  }
+
+  /** Connections closed without a worker taking them (all refused, or over capacity). */
+  get dropped(): number {
+    return this.#dropped;
   }
 
   /** Whether `id` is a member. */
@@ -330,6 +336,7 @@ export class RoundRobinHandle {
   }
 
   #drop(connection: unknown): void {
+    this.#dropped++;
     this.#refused.delete(connection);
     this.#prepared.delete(connection);
     this.#listener?.release(connection);

@@ -93,6 +93,12 @@ export interface ListenerStats {
   readonly handoffs: number;
   /** Handoffs a worker refused, or that failed because it died (each was offered again). */
   readonly handoffsRefused: number;
+  /**
+   * Connections the primary accepted and closed without any worker taking them (every worker
+   * refused it, or more waited than its descriptors allow): failed requests the library knows
+   * of (round-robin; `null` for the others, where the kernel holds the queue).
+   */
+  readonly dropped: number | null;
   /** From a handoff until the worker acknowledged it. */
   readonly handoffLatency: DurationHistogram;
 }
@@ -109,6 +115,12 @@ export interface ReloadStats {
   readonly lastDuration: number | null;
   /** Handoffs refused (and offered again) while reloads ran: a sign of a worker that left. */
   readonly handoffsRefused: number;
+  /**
+   * Connections the primary dropped while reloads ran (round-robin): the reloads' failed
+   * requests the library knows of. Resets by the kernel (reuse-port listeners closing at
+   * `net.ipv4.tcp_migrate_req=0`) are invisible to it.
+   */
+  readonly droppedConnections: number;
 }
 
 /** The primary process itself. */

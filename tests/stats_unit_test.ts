@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MetricsAggregator } from "../src/_metrics_aggregate.ts";
+import { RoundRobinHandle } from "../src/round_robin_handle.ts";
+import type { Listener } from "../src/types.ts";
 import { WorkerMetrics } from "../src/_metrics_registry.ts";
 import { renderMetrics } from "../src/_metrics_text.ts";
 import {
@@ -156,7 +158,13 @@ test("stats() histograms handoff latency per listen key and counts refusals", ()
   const c = new FakeCluster();
   const stats = new StatsCollector(c.host, c);
   const a = c.fork(1, 0);
-  c.listeners = [{ key: "round-robin||80", policy: "round-robin", workers: 1, queued: 2 }];
+  c.listeners = [{
+    key: "round-robin||80",
+    policy: "round-robin",
+    workers: 1,
+    queued: 2,
+    dropped: 1,
+  }];
   stats.handedOff(a, "round-robin||80", 0.0004, true);
   stats.handedOff(a, "round-robin||80", 0.003, true);
   stats.handedOff(a, "round-robin||80", 2, true);
@@ -165,6 +173,7 @@ test("stats() histograms handoff latency per listen key and counts refusals", ()
   assert.equal(l.handoffs, 3);
   assert.equal(l.handoffsRefused, 1);
   assert.equal(l.queued, 2);
+  assert.equal(l.dropped, 1);
   assert.equal(l.handoffLatency.count, 3);
   assert.equal(l.handoffLatency.max, 2);
   const le = new Map(l.handoffLatency.buckets);
@@ -340,4 +349,43 @@ test("renderMetrics() names, escapes and omits unknown values", () => {
   assert.match(text, /^# HELP app_total a "quoted"\\nhelp$/m);
   assert.match(text, /^app_total\{path="a\\"b\\\\c\\nd"\} 2$/m);
   assert.ok(text.endsWith("\n"));
+});
+
+test("reload() counts the connections the primary dropped while it ran", async () => {
+  const c = new FakeCluster();
+  const stats = new StatsCollector(c.host, c);
+  const listener = {
+    key: "round-robin||80",
+    policy: "round-robin" as const,
+    workers: 2,
+    queued: 0,
+    dropped: 3,
+  };
+  c.listeners = [listener];
+  let resolve!: () => void;
+  const reloading = stats.reload(() => new Promise<void>((r) => (resolve = r)));
+  listener.dropped = 5;
+  resolve();
+  await reloading;
+  listener.dropped = 9; // after the reload: not the reload's
+  const s = stats.snapshot();
+  assert.equal(s.reloads.droppedConnections, 2);
+  assert.equal(s.listeners[0].dropped, 9);
+});
+
+test("RoundRobinHandle counts a connection every worker refused as dropped", async () => {
+  const released: unknown[] = [];
+  const listener: Listener = {
+    address: { hostname: "127.0.0.1", port: 80, family: "IPv4" },
+    handle: undefined,
+    close: () => Promise.resolve(),
+    release: (connection) => void released.push(connection),
+  };
+  const rr = new RoundRobinHandle("round-robin||80", { maxInFlight: 4, maxQueue: 10 });
+  rr.listener = listener;
+  rr.add({ id: 1, handoff: () => Promise.resolve(false) });
+  rr.distribute("connection");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(rr.dropped, 1);
+  assert.deepEqual(released, ["connection"]);
 });
