@@ -77,11 +77,11 @@ class Run {
   #target = 0;
   #control: ControlServer | undefined;
   #view: LiveView | undefined;
-  #startedAt = performance.now();
-  /** When each live worker was forked (performance.now()), by id. */
-  #forkedAt = new Map<number, number>();
-  /** Slots that had a worker, and how often each got a new one since. */
-  #restarts = new Map<number, number>();
+  /**
+   * Workers that run a Deno.serve / Bun.serve server (_native_serve.ts): the core does not
+   * count its requests, so their request figures are unknown, not 0.
+   */
+  #native = new Set<number>();
   #end!: (code: number) => void;
   #ended = new Promise<number>((resolve) => (this.#end = resolve));
 
@@ -100,6 +100,7 @@ class Run {
     cluster.on("message", (worker, message) => {
       const m = cliMessage(message);
       if (m?.["@x/cluster/cli"] === "listening") {
+        this.#native.add(worker.id);
         this.#listening(`${m.hostname}:${m.port}`, worker, m.engine);
       } else if (m?.["@x/cluster/cli"] === "output") {
         this.#view?.output(`${worker.id} ${m.stream}`, m.text);
@@ -118,11 +119,6 @@ class Run {
       if (!(error instanceof ClusterError && error.code === "CRASH_LOOP")) log.info(error.message);
     });
     cluster.on("exit", (worker, code, signal) => this.#exited(worker, code, signal));
-    cluster.on("fork", (worker) => {
-      this.#forkedAt.set(worker.id, performance.now());
-      const before = this.#restarts.get(worker.slot);
-      this.#restarts.set(worker.slot, before === undefined ? 0 : before + 1);
-    });
     cluster.on("ready", (worker) => {
       if (this.#ready && !this.#stopping) log.info(`${who(worker)} ready`);
     });
@@ -248,25 +244,25 @@ class Run {
     }
   }
 
-  /** The run's status, from the public API (see _status.ts for what is not there yet). */
+  /** The run's status, from `cluster.stats()`. */
   status(): Status {
-    const now = performance.now();
-    const workers: WorkerRow[] = [...this.#cluster.workers.values()].map((worker) => ({
-      id: worker.id,
-      pid: worker.pid ?? null,
-      slot: worker.slot,
-      state: worker.state,
-      uptime: (now - (this.#forkedAt.get(worker.id) ?? now)) / 1000,
-      restarts: this.#restarts.get(worker.slot) ?? 0,
-      requests: null,
-      requestsPerSecond: null,
-      rss: null,
-      cpuPercent: null,
-      eventLoopLag: null,
+    const stats = this.#cluster.stats();
+    const workers: WorkerRow[] = stats.workers.map((w) => ({
+      id: w.id,
+      pid: w.pid,
+      slot: w.slot,
+      state: w.state,
+      uptime: w.uptime,
+      restarts: w.restarts,
+      requests: this.#native.has(w.id) ? null : w.requests,
+      requestsPerSecond: this.#native.has(w.id) ? null : w.requestsPerSecond,
+      rss: w.rss,
+      cpuPercent: w.cpuPercent,
+      eventLoopLag: w.eventLoopLag,
     }));
     return {
       pid: process.pid,
-      uptime: (now - this.#startedAt) / 1000,
+      uptime: stats.uptime,
       target: this.#target || workers.length,
       state: this.#stopping ? "stopping" : this.#ready ? "running" : "starting",
       listening: [...this.#addresses],
@@ -298,7 +294,7 @@ class Run {
   }
 
   #exited(worker: Worker, code: number | null, signal: string | null): void {
-    this.#forkedAt.delete(worker.id);
+    this.#native.delete(worker.id);
     if (this.#stopping) return;
     if (worker.exitedAfterDisconnect) {
       if (this.#ready) this.#log.info(`${who(worker)} stopped`);

@@ -1,8 +1,8 @@
 // What `x-cluster status` shows: one row per worker (id, pid, slot, state, uptime, restarts,
-// requests in total and per second, rss, CPU %, event-loop lag) and the run's totals, as data
-// (the control socket's reply, `status --json`) and as a table. The figures a worker reports
-// about itself (requests, rss, CPU, lag) are null here until the core's `cluster.stats()`
-// gives them; the table prints "-" for a null.
+// requests in total and per second, rss, CPU %, event-loop lag) and the run's state, as data
+// (the control socket's reply, `status --json`) and as a table. The figures come from the
+// core's `cluster.stats()` (src/stats.ts); the ones a worker reports about itself are null
+// until its first report (about a second after its start), and the table prints "-" for them.
 
 /** One worker's row. */
 export interface WorkerRow {
