@@ -4,7 +4,7 @@
 // - Deno: `Deno.listenDatagram({ transport: "unixpacket" })`, a real SOCK_DGRAM socket, behind
 //   `--unstable-net` (1.6 ms for the first send, from the primary's own pid);
 // - Bun: `bun:ffi` calls libc's socket()/sendto() (5 ms for the first send, dlopen included);
-// - Node has neither unix datagram sockets (nodejs/node#29339) nor FFI: it runs the
+// - Node has neither unix datagram sockets (nodejs/node#61933) nor FFI: it runs the
 //   `systemd-notify` binary (26 ms a call). As root that binary names its caller's pid in the
 //   datagram's credentials, so systemd's default `NotifyAccess=main` accepts it; run as another
 //   user, the unit needs `NotifyAccess=all`.

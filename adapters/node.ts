@@ -50,7 +50,7 @@ export function createNodeAdapter(): Adapter {
     inheritedExecArgv: () => [...process.execArgv],
     // A timer of ours: the runtime's monitorEventLoopDelay misses blocks (_metrics_process.ts).
     monitor: () => timerMonitor(),
-    // No unix datagram socket on Node (nodejs/node#29339): the systemd-notify binary.
+    // No unix datagram socket on Node (nodejs/node#61933): the systemd-notify binary.
     systemd: () => Promise.resolve(systemdChannel(undefined)),
   });
 }
