@@ -90,6 +90,11 @@ export class NodeApiAdapter implements Adapter {
     return this.#config.inheritedExecArgv();
   }
 
+  inheritedArgs(): string[] {
+    // argv[0] is the runtime, argv[1] the main module on all three (Deno's too).
+    return process.argv.slice(2);
+  }
+
   availableParallelism(): number {
     return typeof os.availableParallelism === "function"
       ? os.availableParallelism()
@@ -219,15 +224,19 @@ export class NodeApiAdapter implements Adapter {
         fault(channelFailed(error));
       }
     });
-    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    // Decoded here, not with setEncoding(): the stream stays the user's (Worker.process), and
+    // node:child_process gives Buffers.
+    const decoder = new TextDecoder();
+    child.stderr?.on("data", (chunk: Uint8Array) => {
       if (forward) process.stderr.write(chunk);
-      events.stderr?.(chunk);
+      events.stderr?.(decoder.decode(chunk, { stream: true }));
     });
     child.stdout?.resume();
     return {
       get pid() {
         return child.pid;
       },
+      process: child,
       get connected() {
         return child.connected;
       },

@@ -11,17 +11,25 @@ import type { BoundServer, ClusterWorker } from "../mod.ts";
 /** The servers of this worker that our core attached, and their close. */
 export class FauxHandles {
   #open = new Set<() => Promise<void>>();
+  #leaving = false;
 
   constructor(worker: ClusterWorker) {
     // The core closes its side of each server on disconnect; the servers' own close (and
     // their `close` events) must be over before it closes the channel, so it waits for them.
     worker.on("shutdown", () => {
+      this.#leaving = true;
       for (const close of this.#open) worker.waitUntil(close());
     });
   }
 
   /** Makes `server`, which the core attached as `bound`, look like Node's cluster server. */
   adopt(server: net.Server, bound: BoundServer): void {
+    // A listen() answered after this worker began to disconnect: as in Node, whose pending
+    // listen never completes once the worker disconnected, it stays silent.
+    if (this.#leaving) {
+      bound.close().catch(() => {});
+      return;
+    }
     const address = { address: bound.hostname, family: bound.family, port: bound.port };
     // Node's faux round-robin handle keeps the worker alive with an interval, which
     // server.unref() clears: a worker whose IPC channel is unref'd stays up while it listens.

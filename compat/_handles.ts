@@ -6,21 +6,12 @@
 
 import net from "node:net";
 import { ClusterError } from "../mod.ts";
-import { type RuntimeFacts, runtimeFacts } from "../internal.ts";
+import { runtimeFactsNow } from "../internal.ts";
 
-// Loaded with this module (the core loads the same adapter at the first fork anyway), so that
-// the answer is synchronous by the time a program has a listening server to send.
-let known: RuntimeFacts | undefined;
-const loading: Promise<RuntimeFacts> = runtimeFacts().then((facts) => (known = facts));
-loading.catch(() => {});
-
-/**
- * Why `handle` cannot be sent from this process, or `undefined` if it can. A promise of that
- * answer only while the adapter is still loading (the first moments of the process).
- */
-export function handleError(handle: unknown): Error | undefined | Promise<Error | undefined> {
+/** Why `handle` cannot be sent from this process, or `undefined` if it can. */
+export function handleError(handle: unknown): Error | undefined {
   if (!(handle instanceof net.Server)) return undefined;
-  if (!known) return loading.then(() => handleError(handle));
+  const known = runtimeFactsNow();
   const shared = known.capabilities.sharedListenHandle;
   if (shared === true) return undefined;
   return new ClusterError(

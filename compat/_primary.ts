@@ -5,8 +5,10 @@
 import type { EventEmitter } from "node:events";
 import process from "node:process";
 import { Cluster, type Policy } from "../mod.ts";
+import { adapterNow } from "../internal.ts";
+import { InspectPorts } from "./_inspect.ts";
 import { toPolicy } from "./_policy.ts";
-import { type ClusterSettings, coreOptions, mergeSettings } from "./_settings.ts";
+import { type ClusterSettings, coreOptions, forkExecArgv, mergeSettings } from "./_settings.ts";
 import { wrapWorker } from "./_primary_worker.ts";
 import { ENV_COMPAT_ID } from "./_wire.ts";
 import type { Worker } from "./worker.ts";
@@ -47,6 +49,9 @@ class Primary {
   #cores = new Map<string, Cluster>();
   /** disconnect(cb) checks, run whenever a worker disconnects or exits. */
   #waiters = new Set<() => void>();
+  #inspectPorts = new InspectPorts();
+  /** The runtime flags of the worker fork() is spawning (the cores read them at the spawn). */
+  #execArgv: readonly string[] = [];
 
   constructor(cluster: EventEmitter & PrimaryMembers) {
     this.#cluster = cluster;
@@ -62,6 +67,16 @@ class Primary {
 
   fork(env: Record<string, unknown> = {}): Worker {
     this.setupPrimary();
+    // Computed here, so that a bad inspectPort throws from fork() as in Node; the core calls
+    // the execArgv function of its options while fork() spawns (the adapter is given).
+    const adapter = adapterNow();
+    this.#execArgv = forkExecArgv(
+      this.#cluster.settings,
+      this.#explicit,
+      adapter.inheritedExecArgv(),
+      this.#inspectPorts,
+      adapter.runtime,
+    );
     const core = this.#coreFor(this.#cluster.settings);
     const id = this.#nextId++;
     const extra: Record<string, string> = {};
@@ -104,7 +119,12 @@ class Primary {
     const key = JSON.stringify(options);
     let core = this.#cores.get(key);
     if (!core) {
-      core = new Cluster(options);
+      // The adapter made at once: fork() spawns before it returns, as Node's does.
+      core = new Cluster({
+        ...options,
+        adapter: adapterNow(),
+        execArgv: () => [...this.#execArgv],
+      });
       // Exits and bad messages are not errors in node:cluster: they show as "exit" events.
       core.on("error", () => {});
       this.#cores.set(key, core);

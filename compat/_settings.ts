@@ -2,7 +2,8 @@
 // maps them to the options of our core `Cluster`, which forks the workers.
 
 import process from "node:process";
-import { ClusterError, type ClusterOptions, type Policy, type StdioOption } from "../mod.ts";
+import type { ClusterOptions, Policy, StdioOption } from "../mod.ts";
+import type { InspectPorts } from "./_inspect.ts";
 
 /** `cluster.settings`, as Node documents them. */
 export interface ClusterSettings {
@@ -26,14 +27,14 @@ export interface ClusterSettings {
   uid?: number;
   /** Group id the workers run as. */
   gid?: number;
-  /** Not supported: `fork()` throws `ClusterError` `UNSUPPORTED` if set. */
+  /**
+   * Inspector port of a worker forked with an inspector flag in `execArgv` (a function is called
+   * per fork). @default the primary's debug port + 1, + 2, … per fork
+   */
   inspectPort?: number | (() => number);
   /** Accepted and ignored (it only matters on Windows). */
   windowsHide?: boolean;
 }
-
-/** Settings `fork()` refuses instead of ignoring them. */
-const UNSUPPORTED_SETTINGS = ["inspectPort"] as const;
 
 // What makes our core behave like node:cluster, whatever the settings: no slots to fill at
 // start(), no respawning, no signal handling (in the primary nor in the workers), and a worker
@@ -64,23 +65,14 @@ export function mergeSettings(current: ClusterSettings, options: ClusterSettings
 
 /**
  * The core options that fork workers with `settings`. `explicit` names the settings the user
- * set: `exec` and `execArgv` are passed only then, so that the defaults stay the core's (on Deno
- * they carry the primary's permissions, which `process.execArgv` does not show).
+ * set: `exec` is passed only then, so that the default stays the core's. The runtime flags are
+ * each fork's own (`execArgv`, see _primary.ts), so they are not part of these options.
  */
 export function coreOptions(
   settings: ClusterSettings,
   explicit: ReadonlySet<string>,
   policy: Policy,
 ): ClusterOptions {
-  for (const name of UNSUPPORTED_SETTINGS) {
-    if (settings[name] !== undefined) {
-      throw new ClusterError(
-        "UNSUPPORTED",
-        `Cannot fork: cluster.settings.${name} is not supported by @x/cluster/compat; ` +
-          "remove it from setupPrimary()",
-      );
-    }
-  }
   return {
     ...NODE_LIKE,
     policy,
@@ -93,6 +85,21 @@ export function coreOptions(
     uid: settings.uid,
     gid: settings.gid,
     exec: explicit.has("exec") ? settings.exec : undefined,
-    execArgv: explicit.has("execArgv") ? settings.execArgv : undefined,
   };
+}
+
+/**
+ * One fork's runtime flags: `settings.execArgv` if the user set it, else the core's defaults
+ * `inherited` (on Deno they carry the primary's permissions, which `process.execArgv` does not
+ * show), and the worker's inspector port (_inspect.ts).
+ */
+export function forkExecArgv(
+  settings: ClusterSettings,
+  explicit: ReadonlySet<string>,
+  inherited: readonly string[],
+  ports: InspectPorts,
+  runtime: string,
+): string[] {
+  const base = explicit.has("execArgv") && settings.execArgv ? settings.execArgv : inherited;
+  return ports.flags(base, settings, runtime);
 }

@@ -1,12 +1,15 @@
 // Ports the ChildProcess (lib/internal/child_process.js) that the primary's `worker.process`
-// is in Node: our core owns the real child, so this is a facade with the members cluster code
-// uses (pid, connected, exitCode, signalCode, killed, send, kill, disconnect and the events
-// exit / disconnect / message / error), on the core's Worker. Missing: stdin/stdout/stderr,
-// stdio, spawnfile, spawnargs, ref/unref (see docs/compat.md).
+// is in Node: our core owns the real child and its IPC channel, so this is a facade: pid,
+// connected, exitCode, signalCode, killed, send, kill, disconnect and the events exit /
+// disconnect / message / error go through the core's Worker (the channel carries the core's
+// envelopes, which user listeners must not see); stdin, stdout, stderr, stdio, spawnfile,
+// spawnargs, ref and unref are the real ChildProcess's (the core's `Worker.process`).
 
+import type { ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
 import os from "node:os";
 import process from "node:process";
+import type { Readable, Writable } from "node:stream";
 import type { Worker as CoreWorker } from "../mod.ts";
 import { handleError } from "./_handles.ts";
 
@@ -39,8 +42,6 @@ export class WorkerProcess extends EventEmitter {
   killed = false;
   #core: CoreWorker;
   #onDisconnect: () => void;
-  /** The last queued send, while sends wait for the handle check (see send()). */
-  #backlog: Promise<void> | undefined;
 
   constructor(core: CoreWorker, onDisconnect: () => void) {
     super();
@@ -51,6 +52,51 @@ export class WorkerProcess extends EventEmitter {
   /** The OS process id (`undefined` until spawned). */
   get pid(): number | undefined {
     return this.#core.pid;
+  }
+
+  /** The real child process (spawned by the time fork() returns; see compat/_primary.ts). */
+  get #child(): ChildProcess | undefined {
+    return this.#core.process as ChildProcess | undefined;
+  }
+
+  /** The worker's stdin, when its stdio makes it a pipe (`null` otherwise). */
+  get stdin(): Writable | null {
+    return this.#child?.stdin ?? null;
+  }
+
+  /** The worker's stdout, when piped (`silent: true`, or `stdio`). */
+  get stdout(): Readable | null {
+    return this.#child?.stdout ?? null;
+  }
+
+  /** The worker's stderr, when piped (`silent: true`, or `stdio`). */
+  get stderr(): Readable | null {
+    return this.#child?.stderr ?? null;
+  }
+
+  /** Every stdio pipe by descriptor, as `settings.stdio` asked for them. */
+  get stdio(): ChildProcess["stdio"] | [] {
+    return this.#child?.stdio ?? [];
+  }
+
+  /** The executable that runs the worker. */
+  get spawnfile(): string | undefined {
+    return this.#child?.spawnfile;
+  }
+
+  /** The worker's full command line. */
+  get spawnargs(): string[] {
+    return this.#child?.spawnargs ?? [];
+  }
+
+  /** Lets the primary exit while the worker runs (the core still owns the channel). */
+  unref(): void {
+    this.#child?.unref();
+  }
+
+  /** Undoes {@linkcode unref}. */
+  ref(): void {
+    this.#child?.ref();
   }
 
   /** Whether the IPC channel is open (also before the spawn, when sends are queued). */
@@ -72,26 +118,11 @@ export class WorkerProcess extends EventEmitter {
       return false;
     }
     const refused = handleError(handle);
-    let sent: Promise<void>;
-    if (this.#backlog === undefined && !(refused instanceof Promise)) {
-      if (refused) {
-        process.nextTick(fail, refused);
-        return false;
-      }
-      sent = this.#core.send(message, handle);
-    } else {
-      // Node checks the handle synchronously; we cannot until the adapter has loaded (only
-      // possible before the first worker even spawned). Until then this send and every later
-      // one wait their turn, so that they still arrive in order.
-      sent = (this.#backlog ?? Promise.resolve()).then(() => refused).then((error) =>
-        error ? Promise.reject(error) : this.#core.send(message, handle)
-      );
-      const turn: Promise<void> = sent.catch(() => {});
-      this.#backlog = turn;
-      turn.then(() => {
-        if (this.#backlog === turn) this.#backlog = undefined;
-      });
+    if (refused) {
+      process.nextTick(fail, refused);
+      return false;
     }
+    const sent = this.#core.send(message, handle);
     if (handle !== undefined) holdOpenUntilSent(handle, sent);
     sent.then(() => callback?.(null), fail);
     return true;

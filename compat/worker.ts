@@ -6,6 +6,7 @@
 // constructs on a plain call, as Node's function constructor does.
 
 import { EventEmitter } from "node:events";
+import type { Readable, Writable } from "node:stream";
 
 /** What a {@linkcode Worker} delegates to its side (primary or worker process). */
 export interface WorkerSide {
@@ -32,6 +33,18 @@ export interface WorkerProcessLike extends EventEmitter {
   kill(signal?: string | number): boolean;
   /** Closes the IPC channel. */
   disconnect?(): void;
+  /** The worker's stdin, stdout and stderr pipes (primary: when its stdio makes them pipes). */
+  readonly stdin?: Writable | null;
+  /** See `stdin`. */
+  readonly stdout?: Readable | null;
+  /** See `stdin`. */
+  readonly stderr?: Readable | null;
+  /** Every stdio pipe by descriptor (primary: as `settings.stdio` asked for them). */
+  readonly stdio?: ReadonlyArray<Readable | Writable | null | undefined>;
+  /** The executable that runs the worker (primary). */
+  readonly spawnfile?: string;
+  /** The worker's command line (primary). */
+  readonly spawnargs?: string[];
 }
 
 /** `new cluster.Worker(options)`, as Node's constructor takes them. */

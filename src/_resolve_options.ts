@@ -49,8 +49,10 @@ export function resolveOptions(options: ClusterOptions = {}): ResolvedOptions {
     trustProxy: flag("trustProxy", o.trustProxy, d.trustProxy),
     sticky: o.sticky === undefined ? undefined : sticky(o.sticky),
     exec: optional(o.exec, (v) => text("exec", v)),
-    args: o.args === undefined ? d.args : strings("args", o.args),
-    execArgv: o.execArgv === undefined ? undefined : strings("execArgv", o.execArgv),
+    args: o.args === undefined ? undefined : strings("args", o.args),
+    execArgv: o.execArgv === undefined || typeof o.execArgv === "function"
+      ? o.execArgv
+      : strings("execArgv", o.execArgv),
     env: o.env === undefined ? d.env : checkEnv("Cannot create the cluster", "env", o.env),
     cwd: optional(o.cwd, (v) => text("cwd", v)),
     silent: flag("silent", o.silent, d.silent),

@@ -36,8 +36,8 @@ export function spawnOptions(
   if (options.statsInterval > 0) env[ENV_STATS] = String(options.statsInterval);
   return {
     exec,
-    args: options.args,
-    execArgv: options.execArgv ?? adapter.inheritedExecArgv(),
+    args: options.args ?? adapter.inheritedArgs(),
+    execArgv: execArgvOf(adapter, options, worker.id),
     env,
     cwd: options.cwd,
     silent: options.silent,
@@ -46,4 +46,20 @@ export function spawnOptions(
     uid: options.uid,
     gid: options.gid,
   };
+}
+
+/** The worker's runtime flags: the option, the adapter's defaults, or the option's function. */
+function execArgvOf(adapter: Adapter, options: ResolvedOptions, id: number): readonly string[] {
+  const option = options.execArgv;
+  if (Array.isArray(option)) return option;
+  const inherited = adapter.inheritedExecArgv();
+  if (typeof option !== "function") return inherited;
+  const flags = option(Object.freeze([...inherited]), { id });
+  if (!Array.isArray(flags) || flags.some((flag) => typeof flag !== "string")) {
+    throw new TypeError(
+      `Cannot fork worker ${id}: the execArgv function must return an array of strings, got ` +
+        `${Array.isArray(flags) ? "an array with other values" : typeof flags}`,
+    );
+  }
+  return flags;
 }

@@ -108,6 +108,9 @@ export class WorkerRecord implements WorkerLink {
   get pid(): number | undefined {
     return this.#process?.pid;
   }
+  get process(): unknown {
+    return this.#process?.process;
+  }
   get state(): WorkerState {
     return this.#state;
   }

@@ -136,15 +136,18 @@ export interface ClusterOptions {
   exec?: string;
   /**
    * Arguments passed to the workers' script.
-   * @default []
+   * @default the primary's own, as node:cluster does (`process.argv.slice(2)`)
    */
   args?: string[];
   /**
-   * Runtime flags of the workers.
+   * Runtime flags of the workers, or a function of the default ones and the worker's id that
+   * returns them (to extend the defaults: `(flags) => [...flags, "--enable-source-maps"]`).
    * @default the primary's own: `process.execArgv` on Node and Bun; on Deno the permissions
    * granted in full (never broader) and `--unstable-net` if on
    */
-  execArgv?: string[];
+  execArgv?:
+    | string[]
+    | ((inherited: readonly string[], worker: { readonly id: number }) => string[]);
   /**
    * Extra environment for every worker, on top of the primary's (string values).
    * @default {}
@@ -320,9 +323,13 @@ export interface ResolvedOptions {
   readonly sticky: Readonly<StickyOptions & StickyLimits> | undefined;
   /** `undefined`: the adapter's `mainModule()`. */
   readonly exec: string | undefined;
-  readonly args: readonly string[];
-  /** `undefined`: the adapter's `inheritedExecArgv()`. */
-  readonly execArgv: readonly string[] | undefined;
+  /** `undefined`: the adapter's `inheritedArgs()`. */
+  readonly args: readonly string[] | undefined;
+  /** `undefined`: the adapter's `inheritedExecArgv()`; a function gets those, at each spawn. */
+  readonly execArgv:
+    | readonly string[]
+    | ((inherited: readonly string[], worker: { readonly id: number }) => string[])
+    | undefined;
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string | undefined;
   readonly silent: boolean;
@@ -364,6 +371,7 @@ type AdapterDecides =
   | "scheduler"
   | "sticky"
   | "exec"
+  | "args"
   | "execArgv"
   | "cwd"
   | "stdio"
@@ -387,7 +395,6 @@ export const DEFAULTS: Readonly<
     claimTtl: 600_000,
     maxClaims: 100_000,
   }),
-  args: Object.freeze([]),
   env: Object.freeze({}),
   silent: false,
   serialization: "json",

@@ -54,6 +54,8 @@ type ServerMessageTable = {
 export class Cluster extends Emitter<ClusterEvents> {
   #options: ResolvedOptions;
   #adapter: Promise<Adapter>;
+  /** The adapter, once loaded. */
+  #loaded: Adapter | undefined;
   #nextId = 1;
   #records = new Map<number, WorkerRecord>();
   #workers = new Map<number, Worker>();
@@ -98,7 +100,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     this.#options = resolveOptions(options);
     const { adapter } = this.#options;
     this.#adapter = adapter ? Promise.resolve(adapter) : runtime().loadAdapter();
-    this.#adapter.catch(() => {});
+    this.#adapter.then((loaded) => (this.#loaded = loaded), () => {});
     this.#broker = new ServerBroker(this.#adapter, {
       policy: this.#options.policy,
       scheduler: this.#options.scheduler,
@@ -346,8 +348,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     );
     this.#records.set(record.id, record);
     this.#workers.set(record.id, record.worker);
-    this.emit("fork", record.worker);
-    this.#adapter.then((adapter) => {
+    const spawn = (adapter: Adapter) => {
       this.#monitorPrimary(adapter);
       let options;
       try {
@@ -356,7 +357,14 @@ export class Cluster extends Emitter<ClusterEvents> {
         return record.spawnFailed(error);
       }
       record.attach(adapter.spawn(options, record.processEvents()));
-    }, (error) => record.spawnFailed(error));
+    };
+    // Once the adapter is there (given as an option, or loaded: always in start()), the process
+    // is spawned before `fork` is emitted, so that listeners find its pid and stdio pipes, as
+    // with node:cluster (compat relies on it); before that, it is spawned once it loaded.
+    const loaded = this.#options.adapter ?? this.#loaded;
+    if (loaded) spawn(loaded);
+    else this.#adapter.then(spawn, (error) => record.spawnFailed(error));
+    this.emit("fork", record.worker);
     return record;
   }
 

@@ -102,6 +102,12 @@ export interface ProcessEvents {
 export interface ProcessHandle {
   /** OS process id, once spawned. */
   readonly pid: number | undefined;
+  /**
+   * The runtime's own child process object (a `node:child_process` `ChildProcess` on all three
+   * runtimes), for what the core does not wrap: `stdout`, `stderr`, `stdio`, `spawnargs` …
+   * Callers MUST NOT send or listen for messages on it (the core owns the channel).
+   */
+  readonly process?: unknown;
   /** Whether the IPC channel is open. */
   readonly connected: boolean;
   /**
@@ -298,6 +304,8 @@ export interface Adapter {
   mainModule(): string | undefined;
   /** Runtime flags a worker inherits by default (Deno: the granted permissions; never more). */
   inheritedExecArgv(): string[];
+  /** Arguments a worker's script gets by default: the primary's own (`process.argv.slice(2)`). */
+  inheritedArgs(): string[];
   /** Number of CPUs the process may use. */
   availableParallelism(): number;
   /** Exits the process. */

@@ -34,6 +34,7 @@ export interface WorkerLink {
   readonly slot: number;
   readonly isReady: boolean;
   readonly pid: number | undefined;
+  readonly process?: unknown;
   readonly state: WorkerState;
   readonly connected: boolean;
   readonly exitedAfterDisconnect: boolean;
@@ -80,6 +81,27 @@ export class Worker extends Emitter<WorkerEvents> {
   /** OS process id (`undefined` until spawned). */
   get pid(): number | undefined {
     return this.#link.pid;
+  }
+
+  /**
+   * The runtime's child process object (`node:child_process` `ChildProcess` on Node, Deno and
+   * Bun), once spawned: read the worker's `stdout`/`stderr` (with `silent: true`) or the
+   * pipes of an explicit `stdio` there. `undefined` before the spawn or with an adapter that has
+   * none. Send and disconnect through this Worker: the channel is the cluster's.
+   *
+   * @example Read a silent worker's output
+   * ```ts ignore
+   * import type { ChildProcess } from "node:child_process";
+   * import { Cluster } from "@x/cluster";
+   * const cluster = new Cluster({ workers: 1, silent: true });
+   * cluster.on("fork", (worker) => {
+   *   (worker.process as ChildProcess | undefined)?.stdout?.on("data", (chunk) => console.log(`${chunk}`));
+   * });
+   * await cluster.start();
+   * ```
+   */
+  get process(): unknown {
+    return this.#link.process;
   }
 
   /** Current lifecycle state. */

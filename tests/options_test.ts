@@ -261,7 +261,7 @@ test("resolveOptions() fills in every default", () => {
     trustProxy: false,
     sticky: undefined,
     exec: undefined,
-    args: [],
+    args: undefined,
     execArgv: undefined,
     env: {},
     cwd: undefined,
