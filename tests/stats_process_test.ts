@@ -3,7 +3,7 @@
 // runtime's adapter, restarts by reason, and reloads.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type App, get, withFixture } from "./_helpers.ts";
+import { type App, fixture, get, withFixture } from "./_helpers.ts";
 import type { ClusterStats } from "../mod.ts";
 
 /** Asks the primary for stats() until `ok` holds (or fails after `timeout` ms). */
@@ -107,5 +107,17 @@ test("stats() counts reuse-port requests, where the kernel hands out connections
     assert.equal(listener.queued, null, "the primary queues nothing here");
     assert.equal(listener.handoffs, 0);
     for (const w of s.workers) assert.equal(w.handoffs, 0);
+  });
+});
+
+test("stats() counts the requests of a node:cluster program's server (compat)", async () => {
+  const env = { OBS_EXEC: fixture("obs_compat_worker.ts"), OBS_METRICS: "0" };
+  await withFixture("obs_app.ts", env, async (app) => {
+    const [{ port }] = await app.waitFor((e) => e.ev === "started");
+    const seen = new Set<string>();
+    for (let i = 0; i < 10; i++) seen.add(await get(port as number));
+    assert.deepEqual([...seen].sort(), ["compat worker 1\n", "compat worker 2\n"]);
+    const s = await statsUntil(app, (s) => s.totals.requests === 10);
+    assert.equal(s.workers.reduce((n, w) => n + (w.requests ?? 0), 0), 10);
   });
 });
