@@ -84,7 +84,7 @@ interface MemberCandidate extends Candidate {
   readonly waited: number;
 }
 
-/** A sticky key's worker is passed over once its oldest handoff waited this long (ms). */
+/** A sticky key's or ip-hash's worker is passed over once its oldest handoff waited this long (ms). */
 const STICKY_STALL_MS = 1000;
 
 const fallback = leastConnections();
@@ -255,25 +255,27 @@ export class RoundRobinHandle {
         full: member.inFlight >= this.#options.maxInFlight,
       });
     }
-    // Stalled workers get connections only when every worker is stalled. A responsive worker
-    // that is merely full acks soon: the connection waits for it rather than feed a stalled one.
-    const pool = responsive.length > 0 ? responsive : stalled;
     const scheduler = this.#scheduler;
+    // Sticky routing holds on to a worker that is merely slow, since its clients' sessions
+    // live there (another would answer "unknown session"): a sticky key's worker (claimed,
+    // else hashed) and an ip-hash pick are passed over only once stalled beyond
+    // STICKY_STALL_MS; full, they are waited for.
+    const patient = responsive.concat(stalled).filter((c) => c.waited <= STICKY_STALL_MS);
+    const prepared = this.#prepared.get(connection);
+    const owner = prepared && patient.length > 0
+      ? this.#router?.owner(prepared, patient)
+      : undefined;
+    if (owner) return this.#choose(owner);
+    // Otherwise stalled workers get connections only when every worker is stalled. A
+    // responsive worker that is merely full acks soon: the connection waits for it rather
+    // than feed a stalled one.
+    const strict = responsive.length > 0 ? responsive : stalled;
+    const pool = scheduler.sticky && patient.length > 0 ? patient : strict;
     const ready = pool.filter((c) => !c.full);
     // Full ones last: on a tie of load, the worker that can take it now wins.
     const offered = scheduler.waits ? ready.concat(pool.filter((c) => c.full)) : ready;
     if (offered.length === 0) return undefined;
     const info = this.#info(connection);
-    const prepared = this.#prepared.get(connection);
-    // A sticky key's worker (claimed, else hashed) beats the scheduler, and is waited for.
-    // Its sessions live there: a sticky key's worker is passed over only once it is stalled
-    // beyond STICKY_STALL_MS (busy, not merely slow), where a worker that lacks them would
-    // answer "unknown session".
-    const owner = prepared && this.#router?.owner(
-      prepared,
-      responsive.concat(stalled).filter((c) => c.waited <= STICKY_STALL_MS),
-    );
-    if (owner) return this.#choose(owner);
     let chosen = scheduler.pick(offered, info) as MemberCandidate | undefined;
     // A built-in never answers outside `offered`; the guarded user function neither.
     if (!chosen || !offered.includes(chosen)) chosen = fallback.pick(offered, info) as MemberCandidate;

@@ -28,6 +28,7 @@ export function ipHash(options: { trustProxy?: boolean } = {}): Scheduler {
   const trustProxy = options.trustProxy ?? false;
   return {
     waits: true,
+    sticky: true,
     pick(candidates, info) {
       const forwarded = trustProxy ? forwardedFor(info) : undefined;
       return rendezvous(forwarded ?? info.remoteAddress ?? "", candidates);

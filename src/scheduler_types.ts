@@ -82,6 +82,13 @@ export interface Scheduler {
    * feed a wrong one. The others are only offered workers that can take a connection now.
    */
   readonly waits: boolean;
+  /**
+   * Whether it keeps clients on one worker (`"ip-hash"`): it is also offered workers that are
+   * merely slow (their oldest handoff unanswered for less than 1 s), since moving a client
+   * loses its sessions; the others are offered stalled workers only when all are.
+   * @default false
+   */
+  readonly sticky?: boolean;
   /** Picks one of `candidates` (never empty); `undefined` means wait. */
   pick(candidates: readonly Candidate[], info: ScheduleInfo): Candidate | undefined;
 }

@@ -349,11 +349,16 @@ test("RoundRobinHandle with ip-hash waits for its worker when it is merely full"
   owner.release();
   await flush();
   assert.equal(owner.got.length, 5);
-  // Once the owner is stalled (its oldest handoff older than 20 ms), the client is re-hashed.
+  // Merely slow (20 ms < 50 ms < 1 s), the owner keeps its client: it waits.
   now += 50;
+  rr.distribute({ name: "slow", address });
+  await flush();
+  assert.equal(other.got.length, 0);
+  // Once the owner is stalled beyond 1 s, its clients are re-hashed over the others.
+  now += 1000;
   rr.distribute({ name: "late", address: "10.9.9.10" });
   await flush();
-  assert.equal(other.got.length, 2, "the waiting one and the new one go to the responsive worker");
+  assert.equal(other.got.length, 3, "the waiting ones and the new one go to the responsive worker");
 });
 
 test("RoundRobinHandle never offers a stalled or disconnected worker while another can take it", async () => {

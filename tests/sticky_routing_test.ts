@@ -109,3 +109,20 @@ test("sticky: a head over maxHeadSize is answered 431, one too slow 408, with on
     assert.match(String(await workerFor(port, "/", { "X-User": "a" })), /^\d+$/);
   });
 });
+
+test("ip-hash with trustProxy hashes the first X-Forwarded-For address, not the proxy's", async () => {
+  const env = { STICKY_SCHEDULER: "ip-hash", STICKY_TRUST_PROXY: "1" };
+  await withFixture("sched_sticky.ts", env, async (app) => {
+    const port = await portOf(app);
+    const owners = new Map<string, number>();
+    for (let c = 0; c < 20; c++) {
+      const client = `203.0.113.${c + 1}`;
+      const ids = await Promise.all(Array.from({ length: 3 }, () =>
+        workerFor(port, "/", { "X-Forwarded-For": `${client}, 10.0.0.1` })));
+      assert.equal(new Set(ids).size, 1, `${client}: ${ids}`);
+      owners.set(client, ids[0]);
+    }
+    // All 60 connections came from 127.0.0.1 (the "proxy"): plain ip-hash would use one worker.
+    assert.ok(new Set(owners.values()).size >= 2, `20 forwarded clients over >1 worker`);
+  });
+});
