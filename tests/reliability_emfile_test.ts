@@ -54,7 +54,7 @@ test("round-robin: the primary's listener accepts again after it ran out of desc
     // (adapters/_accept_watch.ts) these and every later request time out. Node's libuv closes
     // the connections waiting at EMFILE (its "EMFILE trick"); Bun and Deno keep them queued.
     const bodies = await Promise.all(waiting);
-    if (runtime !== "node") for (const body of bodies) assert.match(body, /^worker [12]$/);
+    if (runtime !== "node") { for (const body of bodies) assert.match(body, /^worker [12]$/); }
     await servesAgain(port);
   });
 });
