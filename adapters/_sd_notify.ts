@@ -152,10 +152,10 @@ export function denoSender(runtime: unknown): { send: Send; transport: string } 
  *
  * @example
  * ```ts ignore
- * const channel = systemdChannel(await bunSender());
+ * const channel = systemdChannel(bunSender(), uptimeMicros);
  * ```
  */
-export async function bunSender(): Promise<{ send: Send; transport: string } | undefined> {
+export function bunSender(): { send: Send; transport: string } | undefined {
   type Ffi = {
     dlopen(
       lib: string,
@@ -165,7 +165,11 @@ export async function bunSender(): Promise<{ send: Send; transport: string } | u
   };
   let libc: ReturnType<Ffi["dlopen"]>, ptr: Ffi["ptr"];
   try {
-    const ffi = await import(["bun", "ffi"].join(":")) as Ffi;
+    // process.getBuiltinModule, not import(): published types and the npm build must not name
+    // a "bun:" module, and Bun resolves it here synchronously.
+    const load = (process as { getBuiltinModule?(id: string): unknown }).getBuiltinModule;
+    const ffi = load?.call(process, "bun:ffi") as Ffi | undefined;
+    if (!ffi) return undefined;
     ptr = ffi.ptr;
     libc = ffi.dlopen(process.platform === "linux" ? "libc.so.6" : "libc.dylib", {
       socket: { args: ["i32", "i32", "i32"], returns: "i32" },

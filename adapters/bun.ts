@@ -50,8 +50,10 @@ class BunAdapter extends NodeApiAdapter {
       // A timer of ours: the runtime's monitorEventLoopDelay misses blocks (_metrics_process.ts).
       monitor: () => timerMonitor(),
       // libc's sendto through bun:ffi, loaded only when $NOTIFY_SOCKET is set.
-      systemd: async () =>
-        process.env.NOTIFY_SOCKET ? systemdChannel(await bunSender(), uptimeMicros) : undefined,
+      systemd: () =>
+        Promise.resolve(
+          process.env.NOTIFY_SOCKET ? systemdChannel(bunSender(), uptimeMicros) : undefined,
+        ),
     });
     this.#bun = bun;
   }
