@@ -9,6 +9,7 @@ import { CONTROL_COMMANDS, type ControlRequest } from "./_control_protocol.ts";
 import { helpText } from "./_help.ts";
 import { Logger } from "./_log.ts";
 import { runPrimary } from "./_primary.ts";
+import { nodeTooOld, runtimeName } from "./_runtime.ts";
 import { resolveSettings } from "./_settings.ts";
 import { UsageError } from "./_usage_error.ts";
 import { VERSION } from "./_version.ts";
@@ -24,6 +25,11 @@ import { VERSION } from "./_version.ts";
  * ```
  */
 export async function runCommandLine(args: readonly string[], self: string): Promise<number> {
+  const tooOld = runtimeName() === "node" ? nodeTooOld(process.versions.node) : undefined;
+  if (tooOld) {
+    process.stderr.write(`${tooOld}\n`);
+    return 1;
+  }
   try {
     const command = CONTROL_COMMANDS.find((name) => name === args[0]);
     if (command) return await runControlCommand(command as ControlRequest["cmd"], args.slice(1));

@@ -70,3 +70,24 @@ export function workerExecArgv(preload: string): string[] {
   }
   return [...process.execArgv, "--import", preload];
 }
+
+/** The oldest Node x-cluster runs on: parseArgs' `allowNegative` (20.16) and `--import` (20.6). */
+export const MIN_NODE = [20, 16] as const;
+
+/**
+ * Why x-cluster cannot run on this Node (`version`, e.g. "20.15.1"), or `undefined` if it can.
+ * Deno and Bun are not asked (their Node APIs have what the CLI uses).
+ *
+ * @example
+ * ```ts
+ * import { nodeTooOld } from "./_runtime.ts";
+ * nodeTooOld("20.15.1"); // "x-cluster needs Node >= 20.16 …"
+ * nodeTooOld("24.1.0"); // undefined
+ * ```
+ */
+export function nodeTooOld(version: string): string | undefined {
+  const [major, minor] = version.split(".").map(Number);
+  if (major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1])) return undefined;
+  return `x-cluster needs Node >= ${MIN_NODE.join(".")} (node:util parseArgs with ` +
+    `allowNegative, --import): this is Node ${version}; upgrade Node, or run it with Deno or Bun`;
+}

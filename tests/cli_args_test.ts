@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseCommandLine } from "../cli/_args.ts";
 import { OPTIONS } from "../cli/_options.ts";
+import { nodeTooOld } from "../cli/_runtime.ts";
 import { VERSION } from "../cli/_version.ts";
 import { DEFAULTS } from "../src/options.ts";
 import { freePort } from "../scripts/_ports.ts";
@@ -184,5 +185,16 @@ test("a bad config file exits 2 naming the file and the key", async () => {
     );
   } finally {
     remove();
+  }
+});
+
+test("nodeTooOld() refuses Node before 20.16, saying what to do", () => {
+  assert.match(
+    nodeTooOld("20.15.1")!,
+    /^x-cluster needs Node >= 20\.16 .*: this is Node 20\.15\.1; upgrade/,
+  );
+  assert.ok(nodeTooOld("18.20.0"));
+  for (const version of ["20.16.0", "20.20.2", "22.0.0", "24.21.0"]) {
+    assert.equal(nodeTooOld(version), undefined, version);
   }
 });
