@@ -45,9 +45,14 @@ class Receiver {
 }
 
 /** Runs `fn` with a fake notify socket; always stops it. */
-async function withNotifySocket(fn: (socket: string, receiver: Receiver) => Promise<void>) {
+async function withNotifySocket(
+  fn: (socket: string, receiver: Receiver) => Promise<void>,
+  abstract = false,
+) {
   const dir = mkdtempSync(join(tmpdir(), "x-cluster-notify-"));
-  const socket = join(dir, "notify.sock");
+  const socket = abstract
+    ? `@x-cluster-test-${process.pid}-${Date.now()}`
+    : join(dir, "notify.sock");
   const receiver = new Receiver(socket);
   try {
     await receiver.waitFor((e) => e.ev === "bound");
@@ -99,6 +104,22 @@ test("the primary notifies systemd: READY, RELOADING/READY, WATCHDOG, STOPPING",
       }
     }, flags);
   });
+});
+
+test("an abstract notify socket (@name) is reached too", {
+  skip: PYTHON ? false : NO_PYTHON,
+}, async () => {
+  await withNotifySocket(async (socket, receiver) => {
+    const env = { NOTIFY_SOCKET: socket, OBS_METRICS: "0", OBS_WORKERS: "1" };
+    const flags = runtime === "deno" ? ["-A", "--unstable-net"] : [];
+    await withFixture("obs_app.ts", env, async (app) => {
+      await app.waitFor((e) => e.ev === "started");
+      const [ready] = await receiver.waitFor((e) =>
+        e.ev === "datagram" && /^READY=1/.test(e.text as string)
+      );
+      assert.equal(ready.pid, app.child.pid);
+    }, flags);
+  }, true);
 });
 
 test("without a way to reach the socket, the primary says what to install", {
