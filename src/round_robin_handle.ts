@@ -50,6 +50,10 @@ interface Member {
 }
 
 const MAX_ATTEMPTS = 3;
+/** Waiting connections a sticky one waiting for its busy worker lets pass, per drain. */
+const MAX_PASSED = 64;
+/** A connection that waits for its (full) sticky worker. */
+const WAIT: unique symbol = Symbol("wait");
 
 /** Options of {@linkcode RoundRobinHandle}. */
 export interface RoundRobinOptions {
@@ -215,16 +219,23 @@ export class RoundRobinHandle {
   }
 
   #drain(): void {
-    while (this.#queue.length > 0) {
-      const connection = this.#queue[0];
+    // A connection waiting for its sticky worker lets the ones behind it pass (up to
+    // MAX_PASSED): one busy worker must not hold up every other worker's clients.
+    let i = 0;
+    while (i < this.#queue.length) {
+      const connection = this.#queue[i];
       const refused = this.#refused.get(connection);
       if (refused && this.#members.every((m) => refused.has(m.target.id))) {
-        this.#drop(this.#queue.shift()); // every worker refused it
+        this.#drop(this.#queue.splice(i, 1)[0]); // every worker refused it
         continue;
       }
       const member = this.#pick(refused, connection);
+      if (member === WAIT) {
+        if (++i >= MAX_PASSED) break;
+        continue;
+      }
       if (!member) break;
-      this.#handoff(member, this.#queue.shift());
+      this.#handoff(member, this.#queue.splice(i, 1)[0]);
     }
     const limit = this.#listener?.capacity ?? this.#options.maxQueue;
     while (this.#queue.length > limit) {
@@ -232,7 +243,10 @@ export class RoundRobinHandle {
     }
   }
 
-  #pick(exclude: Set<number> | undefined, connection: unknown): Member | undefined {
+  #pick(
+    exclude: Set<number> | undefined,
+    connection: unknown,
+  ): Member | typeof WAIT | undefined {
     const members = this.#members;
     const now = this.#now();
     const stallAfter = this.#options.stallAfter ?? 20;
@@ -265,7 +279,7 @@ export class RoundRobinHandle {
     const owner = prepared && patient.length > 0
       ? this.#router?.owner(prepared, patient)
       : undefined;
-    if (owner) return this.#choose(owner);
+    if (owner) return this.#choose(owner, true);
     // Otherwise stalled workers get connections only when every worker is stalled. A
     // responsive worker that is merely full acks soon: the connection waits for it rather
     // than feed a stalled one.
@@ -279,11 +293,12 @@ export class RoundRobinHandle {
     let chosen = scheduler.pick(offered, info) as MemberCandidate | undefined;
     // A built-in never answers outside `offered`; the guarded user function neither.
     if (!chosen || !offered.includes(chosen)) chosen = fallback.pick(offered, info) as MemberCandidate;
-    return this.#choose(chosen);
+    return this.#choose(chosen, scheduler.sticky === true);
   }
 
-  #choose(chosen: MemberCandidate): Member | undefined {
-    if (chosen.full) return undefined; // wait for that worker: it acks soon
+  /** `WAIT`: a sticky choice whose worker is full (others may pass); `undefined`: none can. */
+  #choose(chosen: MemberCandidate, sticky: boolean): Member | typeof WAIT | undefined {
+    if (chosen.full) return sticky ? WAIT : undefined; // wait for that worker: it acks soon
     this.#cursor = (this.#members.indexOf(chosen.member) + 1) % this.#members.length;
     return chosen.member;
   }

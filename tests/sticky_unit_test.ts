@@ -169,3 +169,39 @@ test("RoundRobinHandle with sticky routing: claimant first, hashed keys stable, 
   assert.notEqual(moved, 2);
   assert.equal(await send("vip"), moved);
 });
+
+test("RoundRobinHandle: a connection waiting for its busy sticky worker lets the others pass", async () => {
+  const claims = new ClaimTable({ ttl: 60_000, maxClaims: 100, now: () => 0 });
+  const rr = new RoundRobinHandle("round-robin||8080", {
+    maxInFlight: 1,
+    maxQueue: 100,
+    now: () => 0,
+    sticky: { header: "x-user", maxHeadSize: 1024, headTimeout: 1000, claimWait: 0, claims },
+  });
+  rr.listener = new HeadListener();
+  const pending: Array<(accepted: boolean) => void> = [];
+  const got = new Map<number, unknown[]>([[1, []], [2, []]]);
+  for (const id of [1, 2]) {
+    rr.add({
+      id,
+      slot: id - 1,
+      handoff: (_key, connection) => {
+        got.get(id)!.push(connection);
+        return new Promise<boolean>((resolve) => id === 1 ? pending.push(resolve) : resolve(true));
+      },
+    });
+  }
+  claims.claim("a", 1);
+  claims.claim("b", 2);
+  const conn = (user: string) => ({ text: `GET / HTTP/1.1\r\nX-User: ${user}\r\n\r\n` });
+  const a1 = conn("a"), a2 = conn("a"), b1 = conn("b"), b2 = conn("b");
+  for (const c of [a1, a2, b1, b2]) rr.distribute(c);
+  await flush();
+  assert.deepEqual(got.get(1), [a1], "worker 1 is full (maxInFlight 1): a2 waits for it");
+  assert.deepEqual(got.get(2), [b1, b2], "b's connections passed the waiting a2");
+  assert.equal(rr.queued, 1);
+  pending.shift()!(true);
+  await flush();
+  assert.deepEqual(got.get(1), [a1, a2]);
+  assert.equal(rr.queued, 0);
+});
