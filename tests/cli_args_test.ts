@@ -14,7 +14,7 @@ import { VERSION } from "../cli/_version.ts";
 import { DEFAULTS } from "../src/options.ts";
 import { freePort } from "../scripts/_ports.ts";
 import { ask, distinctPids, runCli, withCli } from "./_cli.ts";
-import { fixture } from "./_helpers.ts";
+import { fixture, runtime } from "./_helpers.ts";
 
 test("--help lists every option with its default and exits 0", async () => {
   const { code, stdout } = await runCli(["--help"]);
@@ -197,4 +197,17 @@ test("nodeTooOld() refuses Node before 20.16, saying what to do", () => {
   for (const version of ["20.16.0", "20.20.2", "22.0.0", "24.21.0"]) {
     assert.equal(nodeTooOld(version), undefined, version);
   }
+});
+
+test("a policy this runtime cannot do exits 2 saying which would work", {
+  skip: runtime === "deno" ? false : "only Deno lacks a policy (shared)",
+}, async () => {
+  const { code, stderr } = await runCli(["-w", "1", "--policy", "shared", fixture("cli_http.ts")], {
+    PORT: String(await freePort()),
+  });
+  assert.equal(code, 2);
+  assert.match(
+    stderr,
+    /could not start: Policy "shared" is not available on deno .*: use "round-robin" or "reuse-port"/,
+  );
 });
