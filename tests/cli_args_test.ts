@@ -208,6 +208,6 @@ test("a policy this runtime cannot do exits 2 saying which would work", {
   assert.equal(code, 2);
   assert.match(
     stderr,
-    /could not start: Policy "shared" is not available on deno .*: use "round-robin" or "reuse-port"/,
+    /could not start: Policy "shared" is not available on deno .*; use "round-robin" or "reuse-port"/,
   );
 });
