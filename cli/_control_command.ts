@@ -56,8 +56,14 @@ export async function runControlCommand(
       strict: true,
     }));
   } catch (error) {
-    const first = (error as Error).message.split("\n")[0];
-    throw new UsageError(`${first}: usage is ${CONTROL_USAGE[command]}`);
+    const { code, message } = error as Error & { code?: string };
+    const quoted = /'([^']+)'/.exec(message)?.[1] ?? message.split("\n")[0];
+    const what = code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
+      ? `unknown option ${quoted}`
+      : code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE"
+      ? `${quoted.split(" ")[0]} needs a value`
+      : message.split("\n")[0];
+    throw new UsageError(`${what}: usage is ${CONTROL_USAGE[command]}`);
   }
   if (values.help) {
     process.stdout.write(`Usage: ${CONTROL_USAGE[command]}\n`);

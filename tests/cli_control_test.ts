@@ -187,6 +187,11 @@ test("a second x-cluster on the same socket exits 2; a command with no primary e
       assert.equal((await runCli(["stop", "--control", socket])).code, 0);
       assert.equal((await run.exited()).code, 0);
     });
+    const bogus = await runCli(["status", "--bogus"]);
+    assert.deepEqual([bogus.code, bogus.stderr], [
+      2,
+      "x-cluster: unknown option --bogus: usage is x-cluster status [--json] [--control <path>]",
+    ]);
     const usage = await runCli(["scale", "--control", socket]);
     assert.deepEqual([usage.code, usage.stderr], [
       2,
