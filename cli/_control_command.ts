@@ -1,10 +1,12 @@
 // `x-cluster status [--json]`, `x-cluster reload`, `x-cluster scale <n>`, `x-cluster stop`: the
 // commands that talk to a running primary through its control socket (`--control <path>`, else
-// the default one of this user, _control_path.ts). Exit status: 0 when the primary did it, 1
+// the "control" of the config file in the current directory, else the default one of this user,
+// _control_path.ts). Exit status: 0 when the primary did it, 1
 // when it refused or none answers, 2 for a bad command line.
 
 import process from "node:process";
 import { parseArgs } from "node:util";
+import { loadConfig } from "./_config.ts";
 import { sendRequest } from "./_control_client.ts";
 import { defaultControlPath } from "./_control_path.ts";
 import type { ControlRequest } from "./_control_protocol.ts";
@@ -86,7 +88,10 @@ export async function runControlCommand(
     }
     request = { cmd: command } as ControlRequest;
   }
-  const socket = values.control !== undefined ? path.resolve(values.control) : defaultControlPath();
+  // As the run finds it: --control, else the config file's "control", else the default.
+  const socket = values.control !== undefined
+    ? path.resolve(values.control)
+    : loadConfig(process.cwd())?.settings.control ?? defaultControlPath();
   let reply;
   try {
     reply = await sendRequest(socket, request);

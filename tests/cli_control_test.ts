@@ -6,7 +6,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -239,6 +247,29 @@ test("another user cannot connect to the control socket", { skip: asNobody }, as
       run.signal("SIGTERM");
       assert.equal((await run.exited()).code, 0);
     });
+  } finally {
+    remove();
+  }
+});
+
+test("a control command finds the socket that the config file in its directory names", async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const port = await freePort();
+    writeFileSync(
+      path.join(dir, "x-cluster.json"),
+      JSON.stringify({ workers: 1, script: fixture("cli_http.ts"), control: "run/ctl.sock" }),
+    );
+    await withCli([], { PORT: String(port) }, async (run) => {
+      const line = await run.waitForLine(/control socket /);
+      assert.ok(line.includes(path.join(dir, "run", "ctl.sock")), line);
+      await run.waitForLine(/1 worker ready/);
+      const status = await runCli(["status", "--json"], {}, dir);
+      assert.equal(status.code, 0, status.stderr);
+      assert.equal(JSON.parse(status.stdout).pid, run.pgid);
+      assert.equal((await runCli(["stop"], {}, dir)).code, 0);
+      assert.equal((await run.exited()).code, 0);
+    }, dir);
   } finally {
     remove();
   }
