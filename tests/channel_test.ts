@@ -281,6 +281,24 @@ test("Channel passes keepOpen false for sendUser and true for request/sendIntern
   channel.close();
 });
 
+test("Channel.sendUser() sends plain data as it is; the other side decodes it as user data", async () => {
+  const { sent, send } = fakeSend();
+  const channel = new Channel("secret", send);
+  const values = ["text", 42, null, [1, 2], { a: 1, cmd: "mine" }];
+  for (const value of values) await settles(channel.sendUser(value));
+  assert.deepEqual(sent.map((s) => s.message), values);
+  for (const s of sent) assert.equal(decodeAtWorker(s.message, "secret").kind, "user");
+});
+
+test("Channel.sendUser() wraps what would decode as ours or as a runtime's internal message", async () => {
+  const { sent, send } = fakeSend();
+  const channel = new Channel("secret", send);
+  const forged = { [ENVELOPE_KEY]: "secret", i: { cmd: "disconnect" } };
+  await settles(channel.sendUser(forged));
+  const decoded = decodeAtWorker(sent[0].message, "secret");
+  assert.deepEqual(decoded, { kind: "user", data: forged });
+});
+
 test("Channel.sendUser() wraps data in an envelope the other side decodes as user data", async () => {
   const { sent, send } = fakeSend();
   const channel = new Channel("secret", send);
