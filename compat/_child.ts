@@ -46,6 +46,9 @@ export function workerSide(): Worker {
     },
   });
   current = worker;
+  // As Node's worker: after a disconnect it asked for or was asked for, it ends by itself when
+  // nothing keeps it alive; a channel lost otherwise still ends it at once.
+  core.lingerAfterDisconnect = true;
   core.on("disconnect", uncaught(() => worker.emit("disconnect")));
   core.on("error", () => {}); // dropped forged messages: node:cluster has no such event
   installListenHook(core);

@@ -22,6 +22,22 @@ export class FauxHandles {
     });
   }
 
+  /**
+   * A server on a pipe, which binds in this worker (see _listen_hook.ts): closed on disconnect
+   * like the shared ones, as Node closes the pipe handles its workers got from the primary.
+   */
+  track(server: net.Server): void {
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      closing ??= new Promise<void>((resolve) => {
+        this.#open.delete(close);
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+      });
+    this.#open.add(close);
+    server.once("close", () => this.#open.delete(close));
+  }
+
   /** Makes `server`, which the core attached as `bound`, look like Node's cluster server. */
   adopt(server: net.Server, bound: BoundServer): void {
     // A listen() answered after this worker began to disconnect: as in Node, whose pending

@@ -3,7 +3,8 @@
 // primary through `Cluster.worker.listen()` instead of binding (the server then gets what Node's
 // faux handle gives it: _faux_handle.ts). `exclusive: true`, `reusePort: true` and handles bind
 // alone, as in Node. Deviation: pipes bind alone too (Node shares them through the
-// primary; the core shares TCP addresses only). Installed only in workers, when compat is loaded.
+// primary; the core shares TCP addresses only), and are closed on disconnect as Node closes
+// the handles it got from the primary. Installed only in workers, when compat is loaded.
 
 import http from "node:http";
 import net from "node:net";
@@ -34,7 +35,10 @@ export function installListenHook(worker: ClusterWorker): void {
     const hooked: Listen = function (this: net.Server, ...args: unknown[]) {
       const server = this as net.Server & { [ROUTED]?: boolean };
       const request = server[ROUTED] ? undefined : parse([...args]);
-      if (!request) return original.apply(server, args);
+      if (!request) {
+        if (!server[ROUTED] && isPipe(args)) handles.track(server);
+        return original.apply(server, args);
+      }
       server[ROUTED] = true;
       if (request.callback) server.once("listening", request.callback);
       worker.listen(server, {
@@ -105,6 +109,15 @@ function parse(args: unknown[]): Request | undefined {
   const host = typeof args[1] === "string" ? args[1] : undefined;
   const backlog = [args[1], args[2]].find((a) => typeof a === "number") as number | undefined;
   return { port, host, backlog, callback };
+}
+
+/** Whether `listen(...args)` names a pipe (a path, as a string or `{ path }`), not exclusive. */
+function isPipe(args: unknown[]): boolean {
+  const first = args[0];
+  if (typeof first === "string") return !/^\d+$/.test(first);
+  if (first === null || typeof first !== "object") return false;
+  const o = first as { path?: unknown; exclusive?: unknown };
+  return typeof o.path === "string" && !o.exclusive;
 }
 
 function toPort(value: unknown): number | undefined {

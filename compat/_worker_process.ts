@@ -140,9 +140,14 @@ export class WorkerProcess extends EventEmitter {
     return true;
   }
 
-  /** Closes the IPC channel (as the worker's `disconnect()` does). */
+  /**
+   * Closes the IPC channel at once, as Node's ChildProcess does: the worker sees a disconnect
+   * it did not ask for and exits. (`worker.disconnect()` is the graceful one.)
+   */
   disconnect(): void {
-    this.#onDisconnect();
+    const child = this.#child;
+    if (child?.connected) child.disconnect();
+    else this.#onDisconnect();
   }
 }
 

@@ -138,6 +138,15 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     return this.#metrics;
   }
 
+  /**
+   * After a disconnect that was asked for (`disconnect()`, or the primary's), the process is
+   * left to end by itself once nothing keeps it alive, as a `node:cluster` worker is (compat
+   * sets it); a channel lost otherwise still exits at once. The primary still kills a worker
+   * that outlives its shutdown deadline.
+   * @default false: the process exits with code 0 as soon as its channel closed
+   */
+  lingerAfterDisconnect = false;
+
   /** Aborted when this worker is asked to stop (see the `shutdown` event). */
   get signal(): AbortSignal {
     return this.#shutdown.signal;
@@ -451,6 +460,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   #onDisconnect(adapter: Adapter, channel: Channel): void {
     channel.close("the primary disconnected");
     this.emit("disconnect");
+    if (this.lingerAfterDisconnect && this.#disconnecting) return;
     // No orphans: without a primary there is nobody to route to us or to supervise us.
     setTimeout(() => adapter.exit(0), 0);
   }
