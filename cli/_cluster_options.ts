@@ -48,6 +48,8 @@ export function clusterOptions(
     heartbeatTimeout: settings.heartbeatTimeout,
     heartbeatInterval: settings.heartbeatInterval,
     reloadConcurrency: settings.reloadConcurrency,
+    metrics: settings.metrics,
+    systemd: settings.systemd,
     // The CLI handles the signals itself (_signals.ts): one path for signals, control commands
     // and --watch, each logged.
     signals: false,

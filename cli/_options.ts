@@ -14,6 +14,7 @@ import {
   duration,
   env,
   integer,
+  listenAddress,
   LOG_FORMATS,
   type LogFormat,
   oneOf,
@@ -50,6 +51,10 @@ export interface Settings {
   control: string | undefined;
   /** The live view; `undefined`: on when stdout is a terminal (and the log format text). */
   live: boolean | undefined;
+  /** Where the primary serves /metrics, /livez and /readyz; `undefined`: nowhere. */
+  metrics: { hostname?: string; port: number } | undefined;
+  /** systemd notifications (`Type=notify`); `undefined`: the core's default (on). */
+  systemd: boolean | undefined;
 }
 
 /** What a run uses when neither the command line nor a config file says. */
@@ -71,6 +76,8 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   logFormat: "text",
   control: undefined,
   live: undefined,
+  metrics: undefined,
+  systemd: undefined,
 });
 
 /** One option: on the command line (`flag`) and in a config file (`key`). */
@@ -212,6 +219,23 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: "on when stdout is a terminal and --log-format is text",
     help: "keep the status table at the bottom of the terminal, redrawn every second, with " +
       "the log lines scrolling above it",
+  },
+  {
+    key: "metrics",
+    flag: "metrics",
+    value: "<[host:]port>",
+    parse: listenAddress,
+    default: "off (host: 127.0.0.1)",
+    help: "serve Prometheus metrics (/metrics) and health checks (/livez, /readyz) from the " +
+      "primary on this address",
+  },
+  {
+    key: "systemd",
+    flag: "systemd",
+    parse: boolean,
+    default: "on",
+    help: "tell systemd READY/RELOADING/STOPPING/WATCHDOG when $NOTIFY_SOCKET is set " +
+      "(a Type=notify unit)",
   },
   {
     key: "control",

@@ -163,6 +163,11 @@ class Run {
     const { size } = this.#cluster.workers;
     this.#target = size;
     const where = this.#addresses.size ? `, listening on ${[...this.#addresses].join(", ")}` : "";
+    const metrics = this.#cluster.metricsAddress;
+    if (metrics) {
+      const host = metrics.hostname.includes(":") ? `[${metrics.hostname}]` : metrics.hostname;
+      this.#log.info(`metrics on http://${host}:${metrics.port}/metrics (/livez, /readyz)`);
+    }
     this.#log.info(
       `${size} worker${size === 1 ? "" : "s"} ready${where} (primary pid ${process.pid}: ` +
         "SIGHUP reloads, SIGTERM stops)",

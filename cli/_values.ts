@@ -230,3 +230,24 @@ export const paths: Parse<string[]> = (value, name) => {
   if (result.length === 0) fail(name, "at least one path, e.g. --watch src", value);
   return result;
 };
+
+/**
+ * A listen address for `--metrics`: `port` or `host:port` (`[::1]:9100` for IPv6); the host
+ * defaults to the core's (127.0.0.1).
+ *
+ * @example
+ * ```ts
+ * import { listenAddress } from "./_values.ts";
+ * listenAddress("0.0.0.0:9100", "--metrics"); // { hostname: "0.0.0.0", port: 9100 }
+ * ```
+ */
+export const listenAddress: Parse<{ hostname?: string; port: number }> = (value, name) => {
+  const text = typeof value === "number" ? String(value) : value;
+  const match = typeof text === "string"
+    ? /^(?:(\[[^\]]+\]|[^:]+):)?(\d{1,5})$/.exec(text.trim())
+    : null;
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port > 65535) fail(name, "a port or host:port, e.g. 9100 or 0.0.0.0:9100", value);
+  const host = match[1]?.replace(/^\[(.*)\]$/, "$1");
+  return host === undefined ? { port } : { hostname: host, port };
+};

@@ -37,7 +37,9 @@ test("the defaults --help shows are the core's", () => {
   for (const option of OPTIONS) {
     // (respawn is an object in the core, on/off here; workers and policy have no core default.)
     if (!(option.key in core) || typeof core[option.key] === "object") continue;
-    assert.equal(option.default.split(" ")[0], String(core[option.key]), `--${option.flag}`);
+    const value = core[option.key];
+    const shown = typeof value === "boolean" ? (value ? "on" : "off") : String(value);
+    assert.equal(option.default.split(" ")[0], shown, `--${option.flag}`);
     compared++;
   }
   assert.ok(compared >= 7, `only ${compared} defaults compared`);
@@ -69,6 +71,10 @@ const usageErrors: [string[], RegExp][] = [
   [
     ["--max-memory", "lots", "a.js"],
     /^x-cluster: --max-memory must be a size in bytes like 536870912, 512M or 1G: got "lots"$/,
+  ],
+  [
+    ["--metrics", "host:", "a.js"],
+    /^x-cluster: --metrics must be a port or host:port, e\.g\. 9100 or 0\.0\.0\.0:9100: got "host:"$/,
   ],
   [[], /^x-cluster: missing <script>: usage is x-cluster \[options\] <script>/],
   [["does-not-exist.js"], /^x-cluster: script not found: .*does-not-exist\.js: give the path/],
