@@ -76,6 +76,9 @@ export function coreOptions(
   return {
     ...NODE_LIKE,
     policy,
+    // SCHED_RR hands connections out in turn, as Node's RoundRobinHandle does to idle workers
+    // (the core's default, least-connections, would follow load instead).
+    ...(policy === "round-robin" ? { scheduler: "round-robin" as const } : {}),
     args: settings.args,
     cwd: settings.cwd,
     silent: settings.silent,
