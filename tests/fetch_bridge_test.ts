@@ -283,6 +283,15 @@ test("clone() gives a native Request with the same body", async () => {
   });
 });
 
+test("a bytes body arrives byte for byte, every value 0-255 (written with the head in one write)", async () => {
+  const bytes = new Uint8Array(512).map((_, i) => i % 256);
+  await withServer(() => new Response(bytes), async (port) => {
+    const [response] = await raw(port, [get("/")]);
+    assert.equal(header(response, "content-length"), "512");
+    assert.deepEqual([...response.body], [...bytes]);
+  });
+});
+
 test("Content-Length is the byte length of string, bytes and ArrayBuffer bodies", async () => {
   const bodies: Record<string, () => Response> = {
     "/utf8": () => new Response("héllo ✓"),
