@@ -133,14 +133,14 @@ function end(
   body: StaticBody | null,
 ): undefined {
   writeHead(res, status, statusText, head);
-  if (body === null) res.end();
-  else if (typeof body === "string" || !ONE_WRITE || body.byteLength > ONE_WRITE_MAX) res.end(body);
+  if (body === null) return void res.end();
+  if (typeof body === "string" || !ONE_WRITE || body.byteLength > ONE_WRITE_MAX) {
+    return void res.end(body);
+  }
   // node:http writes its head and a string body as one string (one write); bytes go out
   // corked after it, through writev. As latin1 every byte stays itself.
-  else {res.end(
-      Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("latin1"),
-      "latin1",
-    );}
+  const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("latin1");
+  res.end(text, "latin1");
 }
 
 /**
