@@ -22,7 +22,7 @@ import type { Candidate, Scheduler, ScheduleInfo } from "./scheduler_types.ts";
  * ```
  */
 export function leastConnections(): Scheduler {
-  return { waits: true, pick: pickLeastLoaded };
+  return { waits: false, pick: pickLeastLoaded };
 }
 
 /**

@@ -78,8 +78,9 @@ export interface Scheduler {
   /**
    * Whether this scheduler is also offered workers that are momentarily full (at
    * `maxInFlight`), listed after the others, and the connection waits for the one it picks:
-   * load-aware and sticky schedulers would rather wait a moment for the right worker than
-   * feed a wrong one. The others are only offered workers that can take a connection now.
+   * a sticky scheduler (ip-hash) would rather wait a moment for its client's worker than feed
+   * another. The others are only offered workers that can take a connection now, so that no
+   * connection waits while a worker could take it (a burst is not slowed down).
    */
   readonly waits: boolean;
   /**

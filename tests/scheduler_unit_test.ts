@@ -251,14 +251,35 @@ test("RoundRobinHandle with least-connections sends new connections away from a 
   assert.equal(busy.open.size, 50);
   const idle = new FakeWorker(2);
   rr.add(idle);
-  for (const c of conns(40)) rr.distribute(c);
-  await flush();
+  // One at a time (each acknowledged before the next: a worker never full).
+  for (const c of conns(40)) {
+    rr.distribute(c);
+    await flush();
+  }
   assert.equal(idle.got.length, 40, "all 40 went to the worker with fewer open connections");
-  for (const c of conns(30)) rr.distribute(c);
-  await flush();
+  for (const c of conns(30)) {
+    rr.distribute(c);
+    await flush();
+  }
   // 50 vs 40: the next 10 even them out, then they alternate.
-  assert.ok(Math.abs(busy.open.size - idle.open.size) <= 2, `${busy.open.size} vs ${idle.open.size}`);
+  assert.ok(Math.abs(busy.open.size - idle.open.size) <= 1, `${busy.open.size} vs ${idle.open.size}`);
   assert.equal(busy.open.size + idle.open.size, 120);
+});
+
+test("RoundRobinHandle with least-connections hands a burst to a loaded worker rather than wait", async () => {
+  const { rr } = handleWith(undefined, { now: () => 0 });
+  const busy = new FakeWorker(1);
+  rr.add(busy);
+  for (const c of conns(50)) rr.distribute(c);
+  await flush();
+  const idle = new FakeWorker(2);
+  idle.manual = true; // acknowledges nothing yet: full after maxInFlight (4)
+  rr.add(idle);
+  for (const c of conns(6)) rr.distribute(c);
+  await flush();
+  assert.equal(idle.got.length, 4, "the less loaded worker, up to maxInFlight");
+  assert.equal(busy.got.length, 52, "the rest is not held back while a worker can take it");
+  assert.equal(rr.queued, 0);
 });
 
 test("RoundRobinHandle with strict round-robin alternates whatever the load", async () => {
