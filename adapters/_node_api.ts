@@ -321,9 +321,13 @@ export class NodeApiAdapter implements Adapter {
     process.once("disconnect", () => events.disconnect());
     // Deno reports a channel that failed (it read something it cannot parse) as an `error`
     // event on process, which would otherwise crash the worker: the channel is closed instead.
-    process.on("error" as never, () => {
-      if (process.connected) process.disconnect?.();
-    });
+    // Only there: on Node and Bun a process `error` is the program's (node:cluster passes it
+    // on to cluster.worker), and a failed channel says so with `disconnect`.
+    if (this.runtime === "deno") {
+      process.on("error" as never, () => {
+        if (process.connected) process.disconnect?.();
+      });
+    }
     return {
       get connected() {
         return process.connected === true;

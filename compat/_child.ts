@@ -5,6 +5,7 @@
 
 import process from "node:process";
 import { Cluster, type ClusterWorker } from "../mod.ts";
+import { adapterNow } from "../internal.ts";
 import { installListenHook } from "./_listen_hook.ts";
 import { installMessageRouting } from "./_process_messages.ts";
 import { installSendRouting } from "./_process_send.ts";
@@ -21,6 +22,11 @@ export function workerSide(): Worker {
   // The id node:cluster gave this worker (see _primary.ts); the core's id otherwise.
   const id = Number(process.env[ENV_COMPAT_ID]) || core.id;
   delete process.env[ENV_COMPAT_ID];
+  // As Node's worker, online before the program runs (a program that never yields, such as
+  // `while (true);`, is still online and can be killed). Not on Deno: it writes IPC messages
+  // from its event loop, so `online` would not leave a busy worker anyway, and a process
+  // `error` there closes the channel (adapters/_node_api.ts), which the program may emit itself.
+  if (!("Deno" in globalThis)) core.connectNow(adapterNow());
   // Before the Worker adds its `message` listener to process, so that it gets user messages.
   installMessageRouting(core);
   installSendRouting();

@@ -33,6 +33,9 @@ import { POLICIES } from "./types.ts";
 import { type SchedulerName, SCHEDULERS } from "./scheduler_types.ts";
 import { fromBase64 } from "./_sticky_bytes.ts";
 
+/** A worker's link to its primary, once connected. */
+type Connection = { adapter: Adapter; parent: ParentChannel; channel: Channel };
+
 /** Where a worker's server listens. */
 export interface ServeOptions {
   /** Port; all workers asking for 0 share one real port chosen once. @default 0 */
@@ -104,6 +107,8 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   #zeroPortServers = new Map<string, number>();
   #servers = new Map<string, WorkerServer>();
   #disconnecting: Promise<void> | undefined;
+  #connection: Connection | undefined;
+  #connectWith: (adapter: Adapter) => Connection;
   #shutdown = new AbortController();
   #tasks: Promise<unknown>[] = [];
   /** Requests served by servers this worker closed (stats count every server it ran). */
@@ -124,7 +129,11 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     this.id = id;
     this.#adapter = adapter;
     const { heartbeat = 0, signals = true, stats = 0 } = options;
-    this.#ready = adapter.then((a) => this.#connect(a, token, heartbeat, signals, stats));
+    this.#connectWith = (a) => {
+      this.#connection ??= this.#connect(a, token, heartbeat, signals, stats);
+      return this.#connection;
+    };
+    this.#ready = adapter.then((a) => this.#connectWith(a));
     this.#ready.catch((error) => {
       console.error(`[@x/cluster] worker ${id} could not connect to its primary:`, error);
     });
@@ -146,6 +155,15 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
    * @default false: the process exits with code 0 as soon as its channel closed
    */
   lingerAfterDisconnect = false;
+
+  /**
+   * Connects to the primary at once through `adapter`, and says `online`, instead of once the
+   * package's adapter has loaded; compat does it (with an adapter made synchronously) so that
+   * the worker is online before its program runs, as in node:cluster. Once connected, nothing.
+   */
+  connectNow(adapter: Adapter): void {
+    this.#connectWith(adapter);
+  }
 
   /** Aborted when this worker is asked to stop (see the `shutdown` event). */
   get signal(): AbortSignal {

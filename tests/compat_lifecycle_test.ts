@@ -117,3 +117,13 @@ test("compat: an asked-for disconnect lets the worker end by itself; process.dis
     assert.ok(app.events.some((e) => e.ev === "pipe-closed"), "the pipe server closed");
   });
 });
+
+test("compat: a worker is online before its program runs, so a busy one can be killed", {
+  // Deno writes IPC messages from its event loop: a worker that never yields sends nothing.
+  skip: runtime === "deno" && "Deno cannot send from a worker that never yields",
+}, async () => {
+  await withFixture(FIXTURE, { SCENARIO: "busy" }, async (app) => {
+    const exit = await next(app, (e) => e.ev === "exit", 10_000);
+    assert.deepEqual([exit.code, exit.signal], [null, "SIGTERM"]);
+  });
+});
