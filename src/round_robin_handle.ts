@@ -108,6 +108,8 @@ export class RoundRobinHandle {
   #now: () => number;
   #scheduler: Scheduler;
   #router: StickyRouter | undefined;
+  /** Connections whose head is being read (sticky routing). */
+  #reading = 0;
   /** Waiting connections whose head the primary read (sticky routing). */
   #prepared = new Map<unknown, Prepared>();
 
@@ -200,7 +202,12 @@ export class RoundRobinHandle {
 
   /** Reads the head first (sticky routing); a refused connection was closed by the adapter. */
   #prepare(router: StickyRouter, connection: unknown): void {
-    router.prepare(connection).then((prepared) => {
+    // Connections whose head is still coming count against the same bound as waiting ones: a
+    // flood of clients that never finish their head (slowloris) cannot exhaust descriptors.
+    const limit = this.#listener?.capacity ?? this.#options.maxQueue;
+    if (this.#reading + this.#queue.length >= limit) return this.#drop(connection);
+    this.#reading++;
+    router.prepare(connection).finally(() => this.#reading--).then((prepared) => {
       if (!prepared) return;
       if (this.#closed) return this.#listener?.release(connection);
       this.#prepared.set(connection, prepared);

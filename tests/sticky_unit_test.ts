@@ -205,3 +205,19 @@ test("RoundRobinHandle: a connection waiting for its busy sticky worker lets the
   assert.deepEqual(got.get(1), [a1, a2]);
   assert.equal(rr.queued, 0);
 });
+
+test("RoundRobinHandle bounds connections whose head is still coming by the queue's bound", async () => {
+  const rr = new RoundRobinHandle("round-robin||8080", {
+    maxInFlight: 4,
+    maxQueue: 3,
+    sticky: { header: "x-user", maxHeadSize: 1024, headTimeout: 1000, claimWait: 0, claims: undefined },
+  });
+  const listener = new HeadListener();
+  listener.readHead = () => new Promise<HeadRead>(() => {}); // clients that never finish
+  rr.listener = listener;
+  const conns = Array.from({ length: 5 }, (_, i) => ({ slow: i }));
+  for (const c of conns) rr.distribute(c);
+  await flush();
+  assert.deepEqual(listener.released, conns.slice(3), "beyond maxQueue, closed at once");
+  assert.equal(rr.dropped, 2);
+});
