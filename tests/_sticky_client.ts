@@ -3,7 +3,17 @@
 
 import net from "node:net";
 
-/** One connection to 127.0.0.1:`port`; collects response bodies ("worker <id> …"). */
+/**
+ * One connection to 127.0.0.1:`port`; collects response bodies ("worker <id> …").
+ *
+ * @example
+ * ```ts ignore
+ * const c = new RawConnection(port);
+ * c.write(request("/a") + request("/b")); // pipelined
+ * console.log(await c.responses(2));
+ * c.close();
+ * ```
+ */
 export class RawConnection {
   readonly socket: net.Socket;
   #data = "";
@@ -83,13 +93,27 @@ export class RawConnection {
   }
 }
 
-/** A GET request's bytes with extra header lines. */
+/**
+ * A GET request's bytes with extra header lines.
+ *
+ * @example
+ * ```ts ignore
+ * request("/", { Cookie: "session=s1" }); // "GET / HTTP/1.1\r\nHost: x\r\nCookie: session=s1\r\n\r\n"
+ * ```
+ */
 export function request(path: string, headers: Record<string, string> = {}): string {
   const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
   return `GET ${path} HTTP/1.1\r\nHost: x\r\n${lines}\r\n`;
 }
 
-/** One request on a new connection (closed after it); resolves with the answering worker's id. */
+/**
+ * One request on a new connection (closed after it); resolves with the answering worker's id.
+ *
+ * @example
+ * ```ts ignore
+ * const id = await workerFor(port, "/", { "X-User": "u1" }); // e.g. 2
+ * ```
+ */
 export async function workerFor(port: number, path: string, headers: Record<string, string> = {}): Promise<number> {
   const c = new RawConnection(port);
   try {
