@@ -20,6 +20,21 @@ function cpuSeconds(): number {
   return (user + system) / 1e6;
 }
 
+let lastRss = 0;
+
+/**
+ * Resident memory in bytes. Node and Bun read it from /proc/self/statm, which needs a free
+ * descriptor: at EMFILE `memoryUsage.rss()` throws, and a stats report must not crash the
+ * worker that is out of descriptors, so the last reading stands in.
+ */
+function rss(): number {
+  try {
+    return lastRss = process.memoryUsage.rss();
+  } catch {
+    return lastRss;
+  }
+}
+
 /**
  * A monitor that measures event-loop lag with a repeating timer: how much later than due each
  * tick ran.
@@ -46,7 +61,7 @@ export function timerMonitor(): ProcessMonitor {
       const pending = performance.now() - last - RESOLUTION_MS;
       const lag = Math.max(0, max, pending) / 1e3;
       max = 0;
-      return { rss: process.memoryUsage.rss(), cpuSeconds: cpuSeconds(), eventLoopLag: lag };
+      return { rss: rss(), cpuSeconds: cpuSeconds(), eventLoopLag: lag };
     },
     stop(): void {
       clearInterval(timer);
