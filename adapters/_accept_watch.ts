@@ -8,12 +8,16 @@
 // them queued, accepts once it can) recover by themselves and are not watched.
 //
 // Detection, while the loop accepts nothing: the listen socket's accept-queue length, which
-// Linux shows per socket in /proc/net/tcp{,6} (`rx_queue` of a LISTEN row, matched by inode).
+// Linux shows per socket in /proc/net/tcp{,6} (`rx_queue` of a LISTEN row). The row is found by
+// the local address and port, not by inode: the only way to the descriptor on Deno is the
+// handle's `fdForIpc()`, which leaves a copy of the socket open, so after `close()` the port
+// kept listening and connections sent to it were reset instead of refused (the Deno
+// "shutdown() under load" test in tests/supervision_test.ts).
 // A queue that stayed non-empty for two checks with no accept in between is a dead loop. A
 // check costs nothing while connections arrive (one counter compare) and one read of the TCP
 // table per CHECK_MS while none do.
 
-import { readFileSync, readlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type net from "node:net";
 
 /** How often an idle listener's accept queue is looked at (ms). */
@@ -27,7 +31,6 @@ export interface AcceptWatch {
 
 interface DenoTcpHandle {
   listen?(backlog: number): number;
-  fdForIpc?(): number;
 }
 
 /**
@@ -52,8 +55,8 @@ export function watchAccepts(
   if (runtime !== "deno") return undefined;
   const handle = (server as unknown as { _handle?: DenoTcpHandle })._handle;
   if (typeof handle?.listen !== "function") return undefined;
-  const inode = socketInode(handle);
-  if (inode === undefined || queueLength(inode) === undefined) return undefined;
+  const row = listenRow(server);
+  if (row === undefined || queueLength(row) === undefined) return undefined;
   let accepts = 0, seen = 0, suspect = false, rearmed = 0;
   server.on("connection", () => void accepts++);
   const timer = setInterval(() => {
@@ -62,7 +65,7 @@ export function watchAccepts(
       suspect = false;
       return;
     }
-    const queued = queueLength(inode) ?? 0;
+    const queued = queueLength(row) ?? 0;
     if (queued === 0) {
       suspect = false;
     } else if (!suspect) {
@@ -83,20 +86,31 @@ export function watchAccepts(
   };
 }
 
-function socketInode(handle: DenoTcpHandle): string | undefined {
-  try {
-    const fd = handle.fdForIpc?.();
-    if (typeof fd === "number" && fd >= 0) {
-      return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
-    }
-    return undefined;
-  } catch {
-    return undefined;
+/**
+ * How /proc/net/tcp{,6} spell the server's local address ("0100007F:1F90"), or undefined for
+ * an address family it does not show that way.
+ */
+function listenRow(server: net.Server): string | undefined {
+  const address = server.address();
+  if (address === null || typeof address === "string") return undefined;
+  const port = address.port.toString(16).toUpperCase().padStart(4, "0");
+  if (address.family === "IPv4" || address.family === (4 as unknown)) {
+    // Little-endian 32-bit word, as the kernel prints it.
+    const hex = address.address.split(".").reverse()
+      .map((part) => Number(part).toString(16).toUpperCase().padStart(2, "0")).join("");
+    return `${hex}:${port}`;
   }
+  if (address.address === "::") return `${"0".repeat(32)}:${port}`;
+  return undefined;
 }
 
-/** The accept-queue length of the LISTEN socket with `inode`, or undefined if not found. */
-function queueLength(inode: string): number | undefined {
+/**
+ * The accept-queue length of the one LISTEN socket bound to `local`, or undefined if there is
+ * none or more than one (reuse-port listeners share an address: no way to tell ours apart).
+ */
+function queueLength(local: string): number | undefined {
+  let found: number | undefined;
+  let rows = 0;
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     let text: string;
     try {
@@ -107,10 +121,11 @@ function queueLength(inode: string): number | undefined {
     for (const line of text.split("\n")) {
       const fields = line.trim().split(/\s+/);
       // sl local remote st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
-      if (fields[9] === inode && fields[3] === "0A") {
-        return parseInt(fields[4].split(":")[1], 16);
+      if (fields[1] === local && fields[3] === "0A") {
+        rows++;
+        found = parseInt(fields[4].split(":")[1], 16);
       }
     }
   }
-  return undefined;
+  return rows === 1 ? found : undefined;
 }
