@@ -4,6 +4,7 @@
 // close of every such server when the worker disconnects (Node's _disconnect() closes them, each
 // emitting `close`, before the channel).
 
+import type dgram from "node:dgram";
 import type net from "node:net";
 import process from "node:process";
 import type { BoundServer, ClusterWorker } from "../mod.ts";
@@ -27,15 +28,32 @@ export class FauxHandles {
    * like the shared ones, as Node closes the pipe handles its workers got from the primary.
    */
   track(server: net.Server): void {
+    this.#trackClosable(server, () => server.listening);
+  }
+
+  /**
+   * A bound UDP socket of this worker (it binds alone: the core shares no UDP port yet): closed
+   * on disconnect, as Node closes the UDP handles its workers got from the primary.
+   */
+  trackSocket(socket: dgram.Socket): void {
+    let open = true;
+    socket.once("close", () => (open = false));
+    this.#trackClosable(socket, () => open);
+  }
+
+  #trackClosable(
+    target: { close(callback: () => void): unknown; once(event: "close", l: () => void): unknown },
+    open: () => boolean,
+  ): void {
     let closing: Promise<void> | undefined;
     const close = () =>
       closing ??= new Promise<void>((resolve) => {
         this.#open.delete(close);
-        if (!server.listening) return resolve();
-        server.close(() => resolve());
+        if (!open()) return resolve();
+        target.close(() => resolve());
       });
     this.#open.add(close);
-    server.once("close", () => this.#open.delete(close));
+    target.once("close", () => this.#open.delete(close));
   }
 
   /** Makes `server`, which the core attached as `bound`, look like Node's cluster server. */

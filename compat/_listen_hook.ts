@@ -6,6 +6,7 @@
 // primary; the core shares TCP addresses only), and are closed on disconnect as Node closes
 // the handles it got from the primary. Installed only in workers, when compat is loaded.
 
+import dgram from "node:dgram";
 import http from "node:http";
 import net from "node:net";
 import process from "node:process";
@@ -65,6 +66,18 @@ export function installListenHook(worker: ClusterWorker): void {
     };
     Object.defineProperty(hooked, ROUTED, { value: original });
     proto.listen = hooked as typeof proto.listen;
+  }
+  // UDP sockets bind in the worker (Node shares them through the primary); as Node's, they are
+  // closed when the worker disconnects, unless bound `exclusive`.
+  const bind = dgram.Socket.prototype.bind as unknown as (...args: unknown[]) => dgram.Socket;
+  if (!Object.hasOwn(bind, ROUTED)) {
+    const hookedBind = function (this: dgram.Socket, ...args: unknown[]) {
+      const first = args[0] as { exclusive?: unknown } | null | undefined;
+      if (!(typeof first === "object" && first?.exclusive)) handles.trackSocket(this);
+      return bind.apply(this, args);
+    };
+    Object.defineProperty(hookedBind, ROUTED, { value: bind });
+    dgram.Socket.prototype.bind = hookedBind as typeof dgram.Socket.prototype.bind;
   }
 }
 

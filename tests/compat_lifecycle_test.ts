@@ -115,6 +115,7 @@ test("compat: an asked-for disconnect lets the worker end by itself; process.dis
     if (runtime !== "deno") assert.deepEqual(by.forced, [0, null]);
     else assert.ok([0, 1].includes(by.forced[0] as number), `forced: ${by.forced}`);
     assert.ok(app.events.some((e) => e.ev === "pipe-closed"), "the pipe server closed");
+    assert.ok(app.events.some((e) => e.ev === "udp-closed"), "the UDP socket closed");
   });
 });
 
