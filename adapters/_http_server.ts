@@ -7,6 +7,7 @@ import type http from "node:http";
 import net from "node:net";
 import type { ServeSource, WorkerServer } from "../src/types.ts";
 import { addressOf } from "./_address.ts";
+import { socketOf } from "./_raw_connections.ts";
 
 /** How long a closing server leaves idle keep-alive connections open (clients may be writing). */
 export const IDLE_GRACE_MS = 1000;
@@ -104,7 +105,8 @@ export async function attachServer(server: net.Server, source: ServeSource): Pro
     get connections() {
       return sockets.size;
     },
-    accept: (connection, head) => feed(connection as net.Socket, head),
+    // A raw handle on Node's round-robin (adapters/_raw_connections.ts).
+    accept: (connection, head) => feed(socketOf(connection, false), head),
     async close() {
       closing = true;
       // Only the listen socket: http.Server.close() would also close idle keep-alive

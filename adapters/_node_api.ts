@@ -32,6 +32,13 @@ import { ClusterError } from "../src/errors.ts";
 import type { HeadReader, PeerReader } from "../src/scheduler_types.ts";
 import { readHead } from "./_head_reader.ts";
 import { watchAccepts } from "./_accept_watch.ts";
+import {
+  isRawConnection,
+  peerOf,
+  releaseConnection,
+  socketOf,
+  takeRawConnections,
+} from "./_raw_connections.ts";
 import { addressOf, loopbackFor } from "./_address.ts";
 import { fetchListener } from "./_fetch_bridge.ts";
 import { IpcEndpoint, type IpcTarget } from "./_ipc.ts";
@@ -268,6 +275,8 @@ export class NodeApiAdapter implements Adapter {
         () => {
           server.off("error", reject);
           watchAccepts(server, this.runtime, options.backlog); // Deno stops at EMFILE
+          // Node: raw handles, as node:cluster's round-robin (adapters/_raw_connections.ts).
+          takeRawConnections(server, this.runtime, onConnection);
           resolve(listenerOf(server));
         },
       );
@@ -355,6 +364,7 @@ export class NodeApiAdapter implements Adapter {
   discard(handle: unknown): void {
     if (handle instanceof net.Socket) handle.destroy();
     else if (handle instanceof net.Server) handle.close();
+    else if (isRawConnection(handle)) releaseConnection(handle);
   }
 }
 
@@ -415,15 +425,8 @@ function listenerOf(server: net.Server): Listener & PeerReader & HeadReader {
       if (server.listening) server.close();
       return Promise.resolve();
     },
-    release: (connection) => (connection as net.Socket).destroy(),
-    remote: (connection) => {
-      const socket = connection as net.Socket;
-      const address = socket.remoteAddress;
-      return {
-        address: address?.startsWith("::ffff:") ? address.slice(7) : address,
-        port: socket.remotePort,
-      };
-    },
-    readHead: (connection, limits) => readHead(connection as net.Socket, limits),
+    release: releaseConnection,
+    remote: peerOf,
+    readHead: (connection, limits) => readHead(socketOf(connection, true), limits),
   };
 }
