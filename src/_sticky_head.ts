@@ -33,7 +33,9 @@ export function parseHead(bytes: Uint8Array): RequestHead | undefined {
   }
   const end = text.indexOf("\r\n\r\n");
   const lines = (end === -1 ? text : text.slice(0, end)).split("\r\n");
-  const match = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) (HTTP\/\d(?:\.\d)?)$/.exec(lines[0] ?? "");
+  // The method is an RFC 9110 token; ' and ` are spelled \x27 and \x60 because the npm build's
+  // comment scanner (scripts/npm_build/_text.ts) reads quotes in a regex literal as strings.
+  const match = /^([!#$%&\x27*+\-.^_\x60|~0-9A-Za-z]+) (\S+) (HTTP\/\d(?:\.\d)?)$/.exec(lines[0] ?? "");
   if (!match) return undefined;
   const headers: Record<string, string> = {};
   for (const line of lines.slice(1)) {
