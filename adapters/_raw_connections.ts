@@ -7,8 +7,9 @@
 // wraps the handle in a net.Socket, as Node's cluster worker does.
 //
 // Detected at run time: Node only (its handle's `onconnection` and child_process's "net.Native"
-// handle type). Deno and Bun keep the public path: Bun's net.Server has no `_handle`, and Deno's
-// polyfill was not measured. Sticky routing's head reader needs a stream: it gets a net.Socket
+// handle type). Deno and Bun keep the public path: Bun's net.Server has no `_handle`, and on
+// Deno 2.9.6 its handle's `onconnection` can be replaced but no connection handed over that way
+// was ever answered (tests/reliability_stall_test.ts: 3,000 of 3,000 timed out). Sticky routing's head reader needs a stream: it gets a net.Socket
 // built around the handle on demand, and that socket is what is closed afterwards.
 
 import net from "node:net";
