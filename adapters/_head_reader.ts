@@ -3,6 +3,11 @@
 // and the worker puts them back in front of the socket's own with `socket.unshift()` (see
 // _http_server.ts) — a public stream API on Node, Deno and Bun, where @socket.io/sticky pokes
 // the private `socket._handle.onread`.
+// Stopping matters: `pause()` only stops `data` events; the runtime goes on reading into the
+// stream's buffer up to its high-water mark, and those bytes (a POST body sent after its head)
+// would die with the primary's copy of the socket. So the handle's read is stopped where it has
+// one (`readStop()`, as node:net itself does at the high-water mark), and whatever the stream
+// still holds at handoff time is collected by `rest()` and sent along.
 
 import { Buffer } from "node:buffer";
 import type net from "node:net";
@@ -56,10 +61,14 @@ export function readHead(
       }
       socket.pause();
       // Bytes the stream read ahead meanwhile belong to the worker too.
-      for (let more = socket.read(); more !== null; more = socket.read()) {
-        buffered = Buffer.concat([buffered, more as Buffer]);
-      }
-      finish({ ok: true, bytes: new Uint8Array(buffered.buffer, buffered.byteOffset, buffered.length) });
+      buffered = Buffer.concat([buffered, drain(socket)]);
+      stopReading(socket);
+      const rest = (): Uint8Array => {
+        const more = drain(socket);
+        stopReading(socket);
+        return new Uint8Array(more.buffer, more.byteOffset, more.length);
+      };
+      finish({ ok: true, bytes: new Uint8Array(buffered.buffer, buffered.byteOffset, buffered.length), rest });
     };
     const onClose = () => finish({ ok: false, reason: "closed" });
     const timer = setTimeout(() => refuse("408 Request Timeout", "timeout"), limits.timeout);
@@ -68,4 +77,37 @@ export function readHead(
     socket.once("error", onClose);
     socket.resume();
   });
+}
+
+/** What the stream has buffered (without asking the runtime for more). */
+function drain(socket: net.Socket): Buffer {
+  const chunks: Buffer[] = [];
+  // `read()` on an empty buffer would start the handle reading again: only take what is there.
+  while (socket.readableLength > 0) {
+    const chunk = socket.read(socket.readableLength) as Buffer | null;
+    if (chunk === null) break;
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+}
+
+interface StreamHandle {
+  reading?: boolean;
+  readStop?: () => number;
+  pause?: () => void;
+}
+
+/**
+ * Stops the runtime reading the socket's descriptor: Node's and Deno's libuv-style handle by
+ * `readStop()`, Bun's native socket by its `pause()` (Bun's stream `pause()` does not reach it).
+ * Call it after `drain()`: a `read()` may start the handle reading again.
+ */
+function stopReading(socket: net.Socket): void {
+  const handle = (socket as unknown as { _handle?: StreamHandle })._handle;
+  if (typeof handle?.readStop === "function") {
+    handle.reading = false;
+    handle.readStop();
+  } else if (typeof handle?.pause === "function") {
+    handle.pause();
+  }
 }

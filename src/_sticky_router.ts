@@ -24,8 +24,11 @@ export interface StickyRouting extends StickyKeySource {
 
 /** A connection whose head the primary read. */
 export interface Prepared {
-  /** Every byte read: the worker reads them before the socket's own. */
-  bytes: Uint8Array;
+  /**
+   * Every byte read, including what the runtime read since the head: called right before the
+   * handoff (and again after a worker refused it), the worker reads them before the socket's own.
+   */
+  take(): Uint8Array;
   /** The first request's head; `undefined` if the bytes are not an HTTP/1 request. */
   head: RequestHead | undefined;
   /** Its sticky key, if it has one. */
@@ -75,7 +78,7 @@ export class StickyRouter {
   async prepare(connection: unknown): Promise<Prepared | undefined> {
     const reader = this.#listener() as Partial<HeadReader> | undefined;
     if (typeof reader?.readHead !== "function") {
-      return { bytes: new Uint8Array(0), head: undefined, key: undefined };
+      return { take: () => new Uint8Array(0), head: undefined, key: undefined };
     }
     const r = this.#routing;
     const read = await reader.readHead(connection, { maxBytes: r.maxHeadSize, timeout: r.headTimeout });
@@ -86,7 +89,13 @@ export class StickyRouter {
     const head = parseHead(read.bytes);
     const key = head && r.claims ? stickyKey(head, r) : undefined;
     if (key !== undefined && r.claims) await r.claims.waitFor(key, r.claimWait);
-    return { bytes: read.bytes, head, key };
+    let bytes = read.bytes;
+    const take = (): Uint8Array => {
+      const rest = read.rest();
+      if (rest.length > 0) bytes = concat(bytes, rest);
+      return bytes;
+    };
+    return { take, head, key };
   }
 
   /**
@@ -121,4 +130,11 @@ export class StickyRouter {
       ),
     );
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }

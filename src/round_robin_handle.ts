@@ -333,7 +333,7 @@ export class RoundRobinHandle {
   #handoff(member: Member, connection: unknown): void {
     member.inFlight++;
     member.sentAt.push(this.#now());
-    member.target.handoff(this.key, connection, this.#prepared.get(connection)?.bytes).then(
+    member.target.handoff(this.key, connection, this.#prepared.get(connection)?.take()).then(
       (accepted) => this.#settle(member, connection, accepted),
       () => this.#settle(member, connection, false),
     );

@@ -105,8 +105,12 @@ export interface PeerReader {
 
 /** How reading a request head in the primary ended (see {@linkcode HeadReader}). */
 export type HeadRead =
-  /** Every byte read so far: the head, and whatever the client sent after it (pipelining). */
-  | { ok: true; bytes: Uint8Array }
+  /**
+   * Every byte read so far: the head, and whatever the client sent after it (pipelining).
+   * `rest()` returns the bytes the runtime read since (where it cannot stop reading at once);
+   * the primary calls it right before it hands the connection over.
+   */
+  | { ok: true; bytes: Uint8Array; rest(): Uint8Array }
   /**
    * No head: `"too-large"` (answered 431 and closed), `"timeout"` (answered 408 and closed),
    * `"closed"` (the client left).

@@ -126,3 +126,30 @@ test("ip-hash with trustProxy hashes the first X-Forwarded-For address, not the 
     assert.ok(new Set(owners.values()).size >= 2, `20 forwarded clients over >1 worker`);
   });
 });
+
+test("sticky: bytes sent after the head, while the primary holds the connection, reach the worker", async () => {
+  // claimWait 200: the unclaimed key keeps the connection in the primary while the body comes.
+  await withFixture("sched_sticky.ts", sticky({ cookie: "session", claimWait: 200 }), async (app) => {
+    const port = await portOf(app);
+    const head = (length: number) =>
+      `POST /c HTTP/1.1\r\nHost: x\r\nCookie: session=late\r\nConnection: close\r\nContent-Length: ${length}\r\n\r\n`;
+    const small = new RawConnection(port);
+    const big = new RawConnection(port);
+    try {
+      small.write(head(5));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      small.write("hello");
+      const body = "x".repeat(1 << 20);
+      big.write(head(body.length));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      big.write(body);
+      assert.match((await small.responses(1))[0] ?? small.data, /^worker \d+ POST \/c hello$/);
+      const [answer] = await big.responses(1);
+      assert.ok(answer !== undefined, `no answer to the 1 MiB POST: ${big.data.slice(0, 200)}`);
+      assert.equal(answer.length - answer.indexOf(" POST /c ") - " POST /c ".length, body.length);
+    } finally {
+      small.close();
+      big.close();
+    }
+  });
+});

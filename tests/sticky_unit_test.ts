@@ -109,7 +109,7 @@ class HeadListener implements Listener {
   readHead(connection: unknown): Promise<HeadRead> {
     const c = connection as { text?: string; refuse?: "too-large" | "timeout" };
     if (c.refuse) return Promise.resolve({ ok: false, reason: c.refuse });
-    return Promise.resolve({ ok: true, bytes: enc(c.text!) });
+    return Promise.resolve({ ok: true, bytes: enc(c.text!), rest: () => new Uint8Array(0) });
   }
 }
 
