@@ -228,7 +228,8 @@ function sticky(value: unknown): Readonly<StickyOptions & StickyLimits> {
       ? d.maxHeadSize
       : check.integer("sticky.maxHeadSize", v.maxHeadSize, 64),
     headTimeout: check.delay("sticky.headTimeout", v.headTimeout, d.headTimeout, 1),
-    claimWait: check.delay("sticky.claimWait", v.claimWait, d.claimWait, 0),
+    // Only a key workers hand out (a query `sid`) is worth waiting for by default.
+    claimWait: check.delay("sticky.claimWait", v.claimWait, v.query === undefined ? 0 : d.claimWait, 0),
     claimTtl: check.delay("sticky.claimTtl", v.claimTtl, d.claimTtl, 1),
     maxClaims: v.maxClaims === undefined ? d.maxClaims : check.integer("sticky.maxClaims", v.maxClaims, 1),
   };

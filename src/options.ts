@@ -66,8 +66,10 @@ export interface StickyOptions {
   headTimeout?: number;
   /**
    * A key nobody claimed waits this long (ms) for a claim before it is hashed: the claim and
-   * the client's next request race. 0 for keys that clients choose (a user id header).
-   * @default 100
+   * the client's next request race. Only keys a worker hands out need it (Socket.IO's `sid`);
+   * a key the client chooses (a user-id header) would wait for nothing, so the default is
+   * 0 unless `query` is set. Set it for a `cookie`/`header` key that workers claim.
+   * @default 100 with `query`, else 0
    */
   claimWait?: number;
   /**
@@ -391,6 +393,7 @@ export const DEFAULTS: Readonly<
   sticky: Object.freeze({
     maxHeadSize: 16384,
     headTimeout: 10_000,
+    /** With a `query` key; 0 without one (see `StickyOptions.claimWait`). */
     claimWait: 100,
     claimTtl: 600_000,
     maxClaims: 100_000,

@@ -84,6 +84,11 @@ test("the sticky option: validation, defaults, UNSUPPORTED under reuse-port and 
     claimTtl: 600_000,
     maxClaims: 100_000,
   });
+  // Keys the client chooses wait for no claim unless told to: each would cost claimWait (R5).
+  assert.equal(resolveOptions({ sticky: { header: "x-user" } }).sticky?.claimWait, 0);
+  assert.equal(resolveOptions({ sticky: { cookie: "session" } }).sticky?.claimWait, 0);
+  assert.equal(resolveOptions({ sticky: { cookie: "session", claimWait: 50 } }).sticky?.claimWait, 50);
+  assert.equal(resolveOptions({ sticky: { cookie: "s", query: "sid" } }).sticky?.claimWait, 100);
   assert.throws(() => resolveOptions({ sticky: {} }), TypeError);
   assert.throws(() => resolveOptions({ sticky: "sid" as never }), TypeError);
   assert.throws(() => resolveOptions({ sticky: { query: "sid", maxHeadSize: 10 } }), RangeError);
