@@ -23,6 +23,7 @@ interface Request {
   port: number;
   host: string | undefined;
   backlog: number | undefined;
+  ipv6Only: boolean;
   callback: (() => void) | undefined;
 }
 
@@ -46,6 +47,7 @@ export function installListenHook(worker: ClusterWorker): void {
         port: request.port,
         hostname: request.host,
         backlog: request.backlog,
+        ...(request.ipv6Only ? { ipv6Only: true } : {}),
       }).then(
         (bound) => handles.adopt(server, bound),
         (error) => {
@@ -92,6 +94,7 @@ function parse(args: unknown[]): Request | undefined {
       port?: unknown;
       host?: unknown;
       backlog?: unknown;
+      ipv6Only?: unknown;
       exclusive?: unknown;
       reusePort?: unknown;
       path?: unknown;
@@ -113,6 +116,7 @@ function parse(args: unknown[]): Request | undefined {
       port,
       host: typeof o.host === "string" ? o.host : undefined,
       backlog: typeof o.backlog === "number" ? o.backlog : undefined,
+      ipv6Only: o.ipv6Only === true,
       callback,
     };
   }
@@ -121,7 +125,7 @@ function parse(args: unknown[]): Request | undefined {
   if (port === undefined) return undefined; // let Node throw its ERR_SOCKET_BAD_PORT
   const host = typeof args[1] === "string" ? args[1] : undefined;
   const backlog = [args[1], args[2]].find((a) => typeof a === "number") as number | undefined;
-  return { port, host, backlog, callback };
+  return { port, host, backlog, ipv6Only: false, callback };
 }
 
 /** Whether `listen(...args)` names a pipe (a path, as a string or `{ path }`), not exclusive. */

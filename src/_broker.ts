@@ -146,7 +146,11 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
   async query(member: M, q: QueryMessage): Promise<void> {
     const adapter = await this.#adapter;
     const policy = this.policyFor(adapter, q);
-    const missing = this.#unroutable(policy, q) ?? missingCapability(adapter, policy);
+    const missing = this.#unroutable(policy, q) ?? missingCapability(adapter, policy) ??
+      (q.ipv6Only && policy === "reuse-port"
+        ? 'ipv6Only is not supported under policy "reuse-port" (each worker binds there); ' +
+          'use "round-robin" or "shared"'
+        : undefined);
     if (missing) return member.reply(q.seq, { ok: false, code: "UNSUPPORTED", message: missing });
     const key = handleKey(policy, q);
     let pending = this.#handles.get(key);
@@ -271,6 +275,7 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
       hostname: q.hostname ?? undefined,
       port: q.port,
       backlog: q.backlog ?? undefined,
+      ...(q.ipv6Only ? { ipv6Only: true } : {}),
     };
     if (policy === "reuse-port") return new ReusePortHandle(key, q.port);
     if (policy === "shared") {
@@ -304,9 +309,11 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
  */
 export function handleKey(
   policy: Policy,
-  q: Pick<QueryMessage, "hostname" | "port" | "index">,
+  q: Pick<QueryMessage, "hostname" | "port" | "index" | "ipv6Only">,
 ): string {
-  return `${policy}|${q.hostname ?? ""}|${q.port}${q.port === 0 ? `#${q.index}` : ""}`;
+  const port = `${q.port}${q.port === 0 ? `#${q.index}` : ""}`;
+  // An IPv6-only bind is another socket than a dual-stack one on the same host and port.
+  return `${policy}|${q.hostname ?? ""}|${port}${q.ipv6Only ? "|v6only" : ""}`;
 }
 
 /**

@@ -52,6 +52,11 @@ export interface ServeOptions {
    * when it is set). @default the cluster's `scheduler`
    */
   scheduler?: SchedulerName;
+  /**
+   * Bind IPv6 only: with host `::`, IPv4 stays free for others (Node's `ipv6Only`). Not with
+   * policy `"reuse-port"` (refused with `UNSUPPORTED`). @default false
+   */
+  ipv6Only?: boolean;
 }
 
 /** The address a server is bound to, which server runs it, and how to close it. */
@@ -276,6 +281,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       backlog: options.backlog ?? null,
       index,
       scheduler: options.scheduler ?? null,
+      ...(options.ipv6Only ? { ipv6Only: true } : {}),
       // The primary's default policy depends on it: "reuse-port" for serve() where the runtime
       // has it (each worker runs the runtime's fastest server), "round-robin" for listen().
       api,
@@ -542,6 +548,9 @@ function validateServeOptions(o: ServeOptions): void {
   }
   if (o.hostname !== undefined && typeof o.hostname !== "string") {
     throw new TypeError(`Invalid hostname: expected a string, got ${typeof o.hostname}`);
+  }
+  if (o.ipv6Only !== undefined && typeof o.ipv6Only !== "boolean") {
+    throw new TypeError(`Invalid ipv6Only: expected a boolean, got ${typeof o.ipv6Only}`);
   }
   if (o.policy !== undefined && !POLICIES.includes(o.policy)) {
     throw new TypeError(`Invalid policy "${o.policy}": use one of ${POLICIES.join(", ")}`);

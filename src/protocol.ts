@@ -38,6 +38,8 @@ export interface QueryMessage {
   api?: ServerApi;
   /** The scheduler `serve()`/`listen()` asked for; `null` or absent: the cluster's. */
   scheduler?: SchedulerName | null;
+  /** Bind IPv6 only (Node's `ipv6Only`); absent: false. */
+  ipv6Only?: boolean;
 }
 
 /** A worker's server is bound (after a `query`). */
@@ -181,6 +183,8 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
       const index = own(m, "index") ?? 0, sentApi = own(m, "api");
       const api = sentApi === undefined ? "listen" : sentApi;
       const scheduler = own(m, "scheduler") ?? null;
+      const ipv6Only = own(m, "ipv6Only") ?? false;
+      if (typeof ipv6Only !== "boolean") return "query: bad ipv6Only";
       if (scheduler !== null && !SCHEDULERS.includes(scheduler as SchedulerName)) {
         return "query: bad scheduler";
       }
@@ -206,6 +210,7 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
         api,
         // Only when asked for: older workers' queries decode as they always did.
         ...(scheduler === null ? {} : { scheduler: scheduler as SchedulerName }),
+        ...(ipv6Only ? { ipv6Only } : {}),
       };
     }
     case "listening": {

@@ -147,6 +147,8 @@ export interface ListenOptions {
   port: number;
   /** Listen backlog. */
   backlog: number | undefined;
+  /** Bind IPv6 only: a `::` host then leaves IPv4 to others (Node's `ipv6Only`). */
+  ipv6Only?: boolean;
 }
 
 /**
