@@ -206,12 +206,21 @@ function labelKey(metric: string, labels: Labels): string {
     throw new TypeError(`Cannot record "${metric}": labels must be an object of strings`);
   }
   const names = Object.keys(labels).sort();
+  if (names.length > METRIC_LIMITS.labels) {
+    throw new RangeError(
+      `Cannot record "${metric}": at most ${METRIC_LIMITS.labels} labels on a value`,
+    );
+  }
   for (const name of names) {
     const value = labels[name];
-    if (!LABEL_NAME.test(name) || name.startsWith("__") || name === "worker") {
+    if (
+      !LABEL_NAME.test(name) || name.length > METRIC_LIMITS.text || name.startsWith("__") ||
+      name === "worker"
+    ) {
       throw new TypeError(
-        `Cannot record "${metric}": label "${name}" must match [a-zA-Z_][a-zA-Z0-9_]*, not ` +
-          `start with "__", and not be "worker" (the primary adds that one)`,
+        `Cannot record "${metric}": label "${name}" must match [a-zA-Z_][a-zA-Z0-9_]* (at most ` +
+          `${METRIC_LIMITS.text} characters), not start with "__", and not be "worker" (the ` +
+          `primary adds that one)`,
       );
     }
     if (typeof value !== "string" || value.length > METRIC_LIMITS.text) {

@@ -38,10 +38,23 @@ export interface StatsMessage {
   lag: number;
   /** The application's metrics, when they changed since the previous message. */
   metrics?: MetricSnapshot[];
+  /**
+   * Set by the primary's {@linkcode parseStats}, never sent: why it refused some (or all) of the
+   * worker's metrics. The refused families are not in `metrics`; the rest are. When all are
+   * refused (over the limits) `metrics` is absent: the worker's last accepted ones stand.
+   */
+  refused?: string;
 }
 
-/** At most this many metrics, and labelled values in all, per worker. */
-export const METRIC_LIMITS = { families: 500, series: 10_000, text: 200 } as const;
+/**
+ * Per worker: at most this many metrics and labelled values in all, labels per value, and
+ * characters per name or label value. `series` also bounds the counts the primary keeps of
+ * exited workers (src/_metrics_aggregate.ts).
+ */
+export const METRIC_LIMITS = { families: 500, series: 10_000, labels: 32, text: 200 } as const;
+
+/** The prefix of the library's own metrics, which no worker may send. */
+export const RESERVED_PREFIX = "x_cluster_";
 
 /** Prometheus metric names. */
 export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -49,13 +62,20 @@ export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /**
- * Validates a `stats` message from a worker; returns it or why it is malformed.
+ * Validates a `stats` message from a worker; returns it or why it is malformed. A metric that
+ * could break or spoof the primary's `/metrics` (a reserved `x_cluster_` name, a malformed name
+ * or label, a counter not ending in `_total`, more than 32 labels on a value) is left out and the reason put in
+ * `refused`; metrics over the per-worker limits are refused all together. The rest of the
+ * report (requests, rss, cpu, lag) stands either way.
  *
  * @example
  * ```ts
  * import { parseStats } from "./_stats_message.ts";
  * parseStats({ cmd: "stats", requests: 3, rss: 1e7, cpu: 0.5, lag: 0.001 }); // the message
  * parseStats({ cmd: "stats", requests: -1 }); // "stats: bad requests, rss, cpu or lag"
+ * const spoof = { name: "x_cluster_ready", help: "", type: "gauge", aggregate: "max", series: [] };
+ * parseStats({ cmd: "stats", requests: 0, rss: 0, cpu: 0, lag: 0, metrics: [spoof] });
+ * // { ..., metrics: [], refused: 'metric "x_cluster_ready": the prefix "x_cluster_" is reserved' }
  * ```
  */
 export function parseStats(m: Record<string, unknown>): StatsMessage | string {
@@ -71,58 +91,77 @@ export function parseStats(m: Record<string, unknown>): StatsMessage | string {
     message.connections = connections;
   }
   if (metrics === undefined) return message;
-  const parsed = parseMetrics(metrics);
-  if (typeof parsed === "string") return `stats: ${parsed}`;
-  message.metrics = parsed;
+  if (!Array.isArray(metrics) || metrics.length > METRIC_LIMITS.families) {
+    message.refused = `metrics: not an array of at most ${METRIC_LIMITS.families} metrics`;
+    return message;
+  }
+  const out: MetricSnapshot[] = [];
+  const names = new Set<string>();
+  let series = 0, refused: string | undefined;
+  for (const family of metrics) {
+    const parsed = parseFamily(family, names);
+    if (typeof parsed === "string") {
+      refused ??= parsed;
+      continue;
+    }
+    series += parsed.series.length;
+    if (series > METRIC_LIMITS.series) {
+      message.refused = `metrics: more than ${METRIC_LIMITS.series} labelled values in all`;
+      return message;
+    }
+    out.push(parsed);
+  }
+  message.metrics = out;
+  if (refused !== undefined) message.refused = refused;
   return message;
 }
 
-function parseMetrics(value: unknown): MetricSnapshot[] | string {
-  if (!Array.isArray(value) || value.length > METRIC_LIMITS.families) return "bad metrics";
-  const out: MetricSnapshot[] = [];
-  const names = new Set<string>();
-  let series = 0;
-  for (const family of value) {
-    if (!isRecord(family)) return "bad metric";
-    const name = own(family, "name"), help = own(family, "help"), type = own(family, "type");
-    const aggregate = own(family, "aggregate"), values = own(family, "series");
-    if (!isText(name) || !METRIC_NAME.test(name) || names.has(name)) return "bad metric name";
-    names.add(name);
-    if (typeof help !== "string" || help.length > 1000) return `bad help of ${name}`;
-    if (type !== "counter" && type !== "gauge") return `bad type of ${name}`;
-    if (!AGGREGATIONS.includes(aggregate as MetricAggregation)) return `bad aggregate of ${name}`;
-    if (!Array.isArray(values)) return `bad series of ${name}`;
-    series += values.length;
-    if (series > METRIC_LIMITS.series) return "too many series";
-    const parsed: MetricSnapshot["series"] = [];
-    for (const entry of values) {
-      if (!Array.isArray(entry) || entry.length !== 2 || !isRecord(entry[0])) {
-        return `bad series of ${name}`;
-      }
-      const [labels, v] = entry as [Record<string, unknown>, unknown];
-      if (typeof v !== "number" || Number.isNaN(v)) return `bad value of ${name}`;
-      const clean: Record<string, string> = {};
-      for (const key of Object.keys(labels).sort()) {
-        const label = labels[key];
-        if (!LABEL_NAME.test(key) || key.startsWith("__") || key === "worker") {
-          return `bad label name of ${name}`;
-        }
-        if (typeof label !== "string" || label.length > METRIC_LIMITS.text) {
-          return `bad label value of ${name}`;
-        }
-        clean[key] = label;
-      }
-      parsed.push([clean, v]);
-    }
-    out.push({
-      name,
-      help,
-      type,
-      aggregate: aggregate as MetricAggregation,
-      series: parsed,
-    });
+/** One metric of a worker, or why it is refused; `names` holds the names seen so far. */
+function parseFamily(family: unknown, names: Set<string>): MetricSnapshot | string {
+  if (!isRecord(family)) return "metrics: a metric is not an object";
+  const name = own(family, "name"), help = own(family, "help"), type = own(family, "type");
+  const aggregate = own(family, "aggregate"), values = own(family, "series");
+  if (!isText(name) || !METRIC_NAME.test(name)) return "metrics: a metric has a malformed name";
+  const what = `metric "${name}"`;
+  if (names.has(name)) return `${what}: sent twice`;
+  names.add(name);
+  if (name.startsWith(RESERVED_PREFIX)) return `${what}: the prefix "${RESERVED_PREFIX}" is reserved`;
+  if (typeof help !== "string" || help.length > 1000) return `${what}: bad help`;
+  if (type !== "counter" && type !== "gauge") return `${what}: bad type`;
+  // As the worker's registry demands (Prometheus naming; promtool's lint flags it otherwise).
+  if (type === "counter" && !name.endsWith("_total")) {
+    return `${what}: a counter's name must end in "_total"`;
   }
-  return out;
+  if (!AGGREGATIONS.includes(aggregate as MetricAggregation)) return `${what}: bad aggregate`;
+  if (!Array.isArray(values) || values.length > METRIC_LIMITS.series) return `${what}: bad series`;
+  const parsed: MetricSnapshot["series"] = [];
+  for (const entry of values) {
+    if (!Array.isArray(entry) || entry.length !== 2 || !isRecord(entry[0])) {
+      return `${what}: bad series`;
+    }
+    const [labels, v] = entry as [Record<string, unknown>, unknown];
+    if (typeof v !== "number" || Number.isNaN(v)) return `${what}: bad value`;
+    const keys = Object.keys(labels);
+    if (keys.length > METRIC_LIMITS.labels) {
+      return `${what}: more than ${METRIC_LIMITS.labels} labels on a value`;
+    }
+    const clean: Record<string, string> = {};
+    for (const key of keys.sort()) {
+      const label = labels[key];
+      if (
+        key.length > METRIC_LIMITS.text || !LABEL_NAME.test(key) || key.startsWith("__") ||
+        key === "worker"
+      ) {
+        return `${what}: bad label name`;
+      }
+      if (typeof label !== "string" || label.length > METRIC_LIMITS.text) {
+        return `${what}: bad label value`;
+      }
+      clean[key] = label;
+    }
+    parsed.push([clean, v]);
+  }
+  return { name, help, type, aggregate: aggregate as MetricAggregation, series: parsed };
 }
 
 function own(record: Record<string, unknown>, key: string): unknown {

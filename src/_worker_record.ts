@@ -76,6 +76,7 @@ export class WorkerRecord implements WorkerLink {
   #stderr = "";
   #exited: Promise<void>;
   #exitedResolve!: () => void;
+  #metricsRefused = false;
   #spawned!: { resolve(process: ProcessHandle): void; reject(error: Error): void };
   #readiness: Readiness;
   #isReady = false;
@@ -280,6 +281,16 @@ export class WorkerRecord implements WorkerLink {
       case "heartbeat":
         return this.#hooks.heartbeat(this, { requests: message.requests, rss: message.rss });
       case "stats":
+        if (message.refused !== undefined && !this.#metricsRefused) {
+          this.#metricsRefused = true; // once per worker: it sends the same every statsInterval
+          this.#emitError(
+            new ClusterError(
+              "METRICS_REFUSED",
+              `Refused metrics of worker ${this.id} (said once per worker): ${message.refused}; ` +
+                "create metrics with Cluster.worker.metrics, which checks them",
+            ),
+          );
+        }
         return this.#hooks.stats(this, message);
       case "reply":
         if (!this.#channel.settle(message.ack, message, handle)) {

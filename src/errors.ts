@@ -39,6 +39,11 @@ export type ClusterErrorCode =
    * too slow (answered 408); reported once per burst, with the counts.
    */
   | "HEAD_REJECTED"
+  /**
+   * The primary left out metrics a worker sent that would break or spoof `/metrics` (a reserved
+   * `x_cluster_` name, a malformed name or label, over the limits); reported once per worker.
+   */
+  | "METRICS_REFUSED"
   /** A system error code (e.g. `EADDRINUSE`, `EACCES`) from binding a listen address. */
   | `E${string}`;
 

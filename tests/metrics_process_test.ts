@@ -92,6 +92,32 @@ test("/metrics passes promtool and shows the cluster and the workers' own metric
   });
 });
 
+test("the primary refuses a worker's x_cluster_ and malformed metrics, once per worker", async (t) => {
+  await withFixture("obs_app.ts", { OBS_SPOOF: "1" }, async (app) => {
+    const { port, metricsPort } = await started(app);
+    await get(port);
+    const text = await scrapeUntil(
+      metricsPort,
+      (text) => sample(text, 'obs_hits_total{route="/"}') === 1 && /^obs_largest_id 2$/m.test(text),
+    );
+    // The cluster's own readiness only, once; the worker's good metrics still served.
+    assert.equal(text.split("\n").filter((l) => /^x_cluster_ready[ {]/.test(l)).length, 1);
+    assert.equal(text.split("\n").filter((l) => l === "# TYPE x_cluster_ready gauge").length, 1);
+    assert.doesNotMatch(text, /obs_many_labels|obs_bad_label/);
+    // Several reports (statsInterval 100 ms) later: still one error per worker.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const refused = app.events.filter((e) => e.ev === "error" && e.code === "METRICS_REFUSED");
+    assert.equal(refused.length, 2, JSON.stringify(refused));
+    assert.match(refused[0].message as string, /"x_cluster_ready": the prefix "x_cluster_"/);
+    if (!PROMTOOL) {
+      t.skip("promtool is not installed (Debian: apt-get install prometheus): format not linted");
+      return;
+    }
+    const lint = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    assert.equal(lint.status, 0, `promtool check metrics:\n${lint.stdout}${lint.stderr}`);
+  });
+});
+
 test("a summed worker counter keeps the counts of a worker that crashed", async () => {
   await withFixture("obs_app.ts", { OBS_WORKERS: "1" }, async (app) => {
     const { port, metricsPort } = await started(app);

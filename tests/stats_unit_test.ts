@@ -247,16 +247,65 @@ test("parseStats() accepts a report and rejects malformed ones", () => {
     ["negative requests", { ...ok, requests: -1 }],
     ["NaN lag", { ...ok, lag: NaN }],
     ["bad connections", { ...ok, connections: 1.5 }],
-    ["metrics not an array", { ...ok, metrics: {} }],
-    ["bad name", { ...ok, metrics: [{ ...ok.metrics[0], name: "1x" }] }],
-    ["reserved label", { ...ok, metrics: [{ ...ok.metrics[0], series: [[{ worker: "1" }, 1]] }] }],
-    ["bad aggregate", { ...ok, metrics: [{ ...ok.metrics[0], aggregate: "avg" }] }],
-    ["bad value", { ...ok, metrics: [{ ...ok.metrics[0], series: [[{}, "1"]] }] }],
-    ["duplicate", { ...ok, metrics: [ok.metrics[0], ok.metrics[0]] }],
   ];
   for (const [what, message] of bad) {
     assert.equal(typeof parseStats(message), "string", what);
   }
+  // Metrics that would break or spoof /metrics are left out; the report and the rest stand.
+  const family = ok.metrics[0];
+  const many = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`l${i}`, "v"]));
+  const refusedFamilies: [string, Record<string, unknown>][] = [
+    ["bad name", { ...family, name: "1x" }],
+    ["reserved name", { ...family, name: "x_cluster_ready", type: "gauge" }],
+    ["reserved histogram part", { ...family, name: "x_cluster_handoff_duration_seconds_bucket" }],
+    ["counter without _total", { ...family, name: "a" }],
+    ["reserved label", { ...family, name: "b_total", series: [[{ worker: "1" }, 1]] }],
+    ["33 labels", { ...family, name: "b_total", series: [[many, 1]] }],
+    ["long label name", { ...family, name: "b_total", series: [[{ ["l".repeat(201)]: "" }, 1]] }],
+    ["bad aggregate", { ...family, name: "b_total", aggregate: "avg" }],
+    ["bad value", { ...family, name: "b_total", series: [[{}, "1"]] }],
+    ["duplicate", family],
+  ];
+  for (const [what, bad] of refusedFamilies) {
+    const parsed = parseStats({ ...ok, metrics: [family, bad] });
+    assert.ok(typeof parsed !== "string", what);
+    assert.deepEqual(parsed.metrics, [family], what);
+    assert.equal(typeof parsed.refused, "string", what);
+    assert.equal(parsed.requests, 1, what);
+  }
+  const tooMany = Array.from({ length: 501 }, (_, i) => ({ ...family, name: `m${i}_total` }));
+  for (const metrics of [{}, tooMany]) {
+    const parsed = parseStats({ ...ok, metrics });
+    assert.ok(typeof parsed !== "string");
+    assert.equal(parsed.metrics, undefined, "the worker's last accepted metrics stand");
+    assert.match(parsed.refused!, /^metrics: /);
+  }
+});
+
+test("whatever a worker sends, the rendered /metrics has each family once", () => {
+  const c = new FakeCluster();
+  c.slots = 1;
+  c.fork(1, 0);
+  const collector = new StatsCollector(c.host, c);
+  const parsed = parseStats({
+    cmd: "stats",
+    requests: 0,
+    rss: 0,
+    cpu: 0,
+    lag: 0,
+    metrics: [
+      { name: "x_cluster_ready", help: "spoof", type: "gauge", aggregate: "max", series: [[{}, 1]] },
+      { name: "x_cluster_workers", help: "", type: "gauge", aggregate: "sum", series: [[{}, 9]] },
+    ],
+  });
+  assert.ok(typeof parsed !== "string");
+  const text = renderMetrics(collector.snapshot(), collector.slotRestarts(), [
+    ...collector.metrics.collect(),
+    // what the aggregator would hold had the message been accepted:
+    ...(parsed.metrics ?? []).map((m) => ({ name: m.name, help: m.help, type: m.type, series: [] })),
+  ]);
+  const types = text.split("\n").filter((l) => l.startsWith("# TYPE "));
+  assert.equal(new Set(types).size, types.length, text);
 });
 
 test("WorkerMetrics validates names and labels, and snapshots only after a change", () => {
