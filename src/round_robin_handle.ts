@@ -47,11 +47,14 @@ interface Member {
   inFlight: number;
   /** When each unacknowledged handoff was sent, oldest first (workers ack in order). */
   sentAt: number[];
+  /**
+   * Connections whose sticky choice is this member while it is full, oldest first: kept off
+   * the main queue so that any number of them lets other workers' connections pass.
+   */
+  waiting: unknown[];
 }
 
 const MAX_ATTEMPTS = 3;
-/** Waiting connections a sticky one waiting for its busy worker lets pass, per drain. */
-const MAX_PASSED = 64;
 /** A connection that waits for its (full) sticky worker. */
 const WAIT: unique symbol = Symbol("wait");
 
@@ -101,6 +104,10 @@ export class RoundRobinHandle {
   #members: Member[] = [];
   #cursor = 0;
   #queue: unknown[] = [];
+  /** Connections in the members' `waiting` lists. */
+  #waiting = 0;
+  /** The member the last `WAIT` of `#pick` waits for. */
+  #waitFor: Member | undefined;
   /** Per waiting connection: the workers that refused it or died holding it. */
   #refused = new Map<unknown, Set<number>>();
   #dropped = 0;
@@ -167,7 +174,7 @@ export class RoundRobinHandle {
 
   /** Connections accepted but not yet taken by a worker. */
   get queued(): number {
-    return this.#queue.length;
+    return this.#queue.length + this.#waiting;
   }
 
   /** Connections closed without a worker taking them (all refused, or over capacity). */
@@ -183,13 +190,20 @@ export class RoundRobinHandle {
   /** Adds a worker and gives it queued connections. */
   add(target: HandoffTarget): void {
     if (this.has(target.id)) return;
-    this.#members.push({ target, inFlight: 0, sentAt: [] });
+    this.#members.push({ target, inFlight: 0, sentAt: [], waiting: [] });
     this.#drain();
   }
 
   /** Removes a worker. Its unacknowledged handoffs come back through their rejection. */
   remove(id: number): void {
-    this.#members = this.#members.filter((m) => m.target.id !== id);
+    const member = this.#members.find((m) => m.target.id === id);
+    if (!member) return;
+    this.#members = this.#members.filter((m) => m !== member);
+    if (member.waiting.length === 0) return;
+    // Connections waiting for it are routed again (re-hashed over the others).
+    this.#waiting -= member.waiting.length;
+    this.#queue = member.waiting.splice(0).concat(this.#queue);
+    this.#drain();
   }
 
   /** Takes one accepted connection. */
@@ -205,7 +219,7 @@ export class RoundRobinHandle {
     // Connections whose head is still coming count against the same bound as waiting ones: a
     // flood of clients that never finish their head (slowloris) cannot exhaust descriptors.
     const limit = this.#listener?.capacity ?? this.#options.maxQueue;
-    if (this.#reading + this.#queue.length >= limit) return this.#drop(connection);
+    if (this.#reading + this.queued >= limit) return this.#drop(connection);
     this.#reading++;
     router.prepare(connection).finally(() => this.#reading--).then((prepared) => {
       if (!prepared) return;
@@ -220,34 +234,67 @@ export class RoundRobinHandle {
   async close(): Promise<void> {
     this.#closed = true;
     for (const connection of this.#queue.splice(0)) this.#listener?.release(connection);
+    for (const member of this.#members) {
+      for (const connection of member.waiting.splice(0)) this.#listener?.release(connection);
+    }
+    this.#waiting = 0;
     this.#refused.clear();
     this.#prepared.clear();
     await this.#listener?.close();
   }
 
   #drain(): void {
-    // A connection waiting for its sticky worker lets the ones behind it pass (up to
-    // MAX_PASSED): one busy worker must not hold up every other worker's clients.
-    let i = 0;
-    while (i < this.#queue.length) {
-      const connection = this.#queue[i];
+    if (this.#waiting > 0) this.#requeue();
+    // A connection waiting for its (full) sticky worker moves to that worker's own list: one
+    // busy worker must not hold up every other worker's clients, however many wait for it.
+    while (this.#queue.length > 0) {
+      const connection = this.#queue[0];
       const refused = this.#refused.get(connection);
       if (refused && this.#members.every((m) => refused.has(m.target.id))) {
-        this.#drop(this.#queue.splice(i, 1)[0]); // every worker refused it
+        this.#drop(this.#queue.shift()); // every worker refused it
         continue;
       }
       const member = this.#pick(refused, connection);
       if (member === WAIT) {
-        if (++i >= MAX_PASSED) break;
+        this.#waitFor!.waiting.push(this.#queue.shift());
+        this.#waiting++;
         continue;
       }
       if (!member) break;
-      this.#handoff(member, this.#queue.splice(i, 1)[0]);
+      this.#handoff(member, this.#queue.shift());
     }
     const limit = this.#listener?.capacity ?? this.#options.maxQueue;
-    while (this.#queue.length > limit) {
-      this.#drop(this.#queue.shift());
+    while (this.queued > limit) {
+      if (this.#queue.length > 0) {
+        this.#drop(this.#queue.shift());
+        continue;
+      }
+      // Over the bound with only waiting ones: the longest list loses its oldest.
+      const longest = this.#members.reduce((a, b) => (b.waiting.length > a.waiting.length ? b : a));
+      this.#waiting--;
+      this.#drop(longest.waiting.shift());
     }
+  }
+
+  /**
+   * Puts connections waiting for a member back in front of the queue: as many as it has free
+   * slots, or all of them once it stalled beyond STICKY_STALL_MS or lost its channel (they are
+   * routed again, to another worker).
+   */
+  #requeue(): void {
+    const now = this.#now();
+    let back: unknown[] | undefined;
+    for (const member of this.#members) {
+      if (member.waiting.length === 0) continue;
+      const gone = member.target.connected === false ||
+        (member.sentAt.length > 0 && now - member.sentAt[0] > STICKY_STALL_MS);
+      const free = gone ? member.waiting.length : this.#options.maxInFlight - member.inFlight;
+      if (free <= 0) continue;
+      const taken = member.waiting.splice(0, free);
+      this.#waiting -= taken.length;
+      back = back ? back.concat(taken) : taken;
+    }
+    if (back) this.#queue = back.concat(this.#queue);
   }
 
   #pick(
@@ -305,7 +352,11 @@ export class RoundRobinHandle {
 
   /** `WAIT`: a sticky choice whose worker is full (others may pass); `undefined`: none can. */
   #choose(chosen: MemberCandidate, sticky: boolean): Member | typeof WAIT | undefined {
-    if (chosen.full) return sticky ? WAIT : undefined; // wait for that worker: it acks soon
+    if (chosen.full) {
+      if (!sticky) return undefined;
+      this.#waitFor = chosen.member; // wait for that worker: it acks soon
+      return WAIT;
+    }
     this.#cursor = (this.#members.indexOf(chosen.member) + 1) % this.#members.length;
     return chosen.member;
   }

@@ -211,6 +211,56 @@ test("RoundRobinHandle: a connection waiting for its busy sticky worker lets the
   assert.equal(rr.queued, 0);
 });
 
+test("RoundRobinHandle: any number of connections waiting for one busy worker let the others pass", async () => {
+  const claims = new ClaimTable({ ttl: 60_000, maxClaims: 100, now: () => 0 });
+  const rr = new RoundRobinHandle("round-robin||8080", {
+    maxInFlight: 1,
+    maxQueue: 1000,
+    now: () => 0,
+    sticky: { header: "x-user", maxHeadSize: 1024, headTimeout: 1000, claimWait: 0, claims },
+  });
+  rr.listener = new HeadListener();
+  const pending: Array<(accepted: boolean) => void> = [];
+  const got = new Map<number, unknown[]>([[1, []], [2, []]]);
+  for (const id of [1, 2]) {
+    rr.add({
+      id,
+      slot: id - 1,
+      handoff: (_key, connection) => {
+        got.get(id)!.push(connection);
+        return new Promise<boolean>((resolve) => id === 1 ? pending.push(resolve) : resolve(true));
+      },
+    });
+  }
+  claims.claim("a", 1);
+  claims.claim("b", 2);
+  const conn = (user: string) => ({ text: `GET / HTTP/1.1\r\nX-User: ${user}\r\n\r\n` });
+  const forA = Array.from({ length: 200 }, () => conn("a"));
+  const forB = Array.from({ length: 5 }, () => conn("b"));
+  for (const c of [...forA, ...forB]) rr.distribute(c);
+  await flush();
+  assert.deepEqual(got.get(2), forB, "worker 2's clients passed the 199 waiting for worker 1");
+  assert.deepEqual(got.get(1), forA.slice(0, 1));
+  assert.equal(rr.queued, 199);
+  // Worker 1's acks take its waiting connections in order, one per free slot.
+  for (let i = 1; i < 200; i++) {
+    pending.shift()!(true);
+    await flush();
+  }
+  assert.deepEqual(got.get(1), forA);
+  assert.equal(rr.queued, 0);
+  // Worker 1 leaves with connections waiting for it: they go to the others, not lost.
+  const more = Array.from({ length: 3 }, () => conn("a"));
+  for (const c of more) rr.distribute(c);
+  await flush();
+  assert.equal(rr.queued, 3, "worker 1 still holds its last handoff");
+  rr.remove(1);
+  claims.forgetWorker(1);
+  await flush();
+  assert.deepEqual(got.get(2)!.slice(5), more);
+  assert.equal(rr.queued, 0);
+});
+
 test("RoundRobinHandle bounds connections whose head is still coming by the queue's bound", async () => {
   const rr = new RoundRobinHandle("round-robin||8080", {
     maxInFlight: 4,
