@@ -354,7 +354,10 @@ export class Cluster extends Emitter<ClusterEvents> {
       try {
         options = spawnOptions(adapter, this.#options, record, env);
       } catch (error) {
-        return record.spawnFailed(error);
+        // Later, not now: `fork` is emitted first and the supervisor has made the record its
+        // slot's worker, so the failure settles start()/scale()/reload() (review R7).
+        queueMicrotask(() => record.spawnFailed(error));
+        return;
       }
       record.attach(adapter.spawn(options, record.processEvents()));
     };
