@@ -3,7 +3,7 @@
 // `stats` messages instead of a request to each worker per scrape. A summed counter keeps the
 // last counts of workers that exited, so the cluster's counter never goes down.
 
-import type { MetricSnapshot } from "./_stats_message.ts";
+import { METRIC_LIMITS, type MetricSnapshot } from "./_stats_message.ts";
 
 /** One combined metric, ready to print. */
 export interface AggregatedMetric {
@@ -33,13 +33,23 @@ export class MetricsAggregator {
     string,
     { help: string; values: Map<string, [Record<string, string>, number]> }
   >();
+  /** Labelled values in `#retired`, all metrics together. */
+  #retiredSeries = 0;
 
   /** Worker `id` sent a new snapshot. */
   update(id: number, snapshot: MetricSnapshot[]): void {
     this.#workers.set(id, snapshot);
   }
 
-  /** Worker `id` exited: its summed counters stay in the totals; the rest goes. */
+  /**
+   * Worker `id` exited: its summed counters stay in the totals; the rest goes (its gauges, its
+   * per-worker series). The counts kept of exited workers are bounded like one worker's:
+   * {@linkcode METRIC_LIMITS}`.series` labelled values in all (label values that change with
+   * every worker's life, a crash loop of recycled workers, would grow them forever); once full,
+   * a new label set's count is added to its metric's unlabelled series, so the metric's total
+   * stays right and only that split by labels is lost. Metrics beyond
+   * {@linkcode METRIC_LIMITS}`.families` names are not kept.
+   */
   retire(id: number): void {
     const snapshot = this.#workers.get(id);
     this.#workers.delete(id);
@@ -47,15 +57,32 @@ export class MetricsAggregator {
       if (family.type !== "counter" || family.aggregate !== "sum") continue;
       let retired = this.#retired.get(family.name);
       if (!retired) {
+        if (this.#retired.size >= METRIC_LIMITS.families) continue;
         this.#retired.set(family.name, retired = { help: family.help, values: new Map() });
       }
       for (const [labels, value] of family.series) {
-        const key = JSON.stringify(labels);
-        const entry = retired.values.get(key);
-        if (entry) entry[1] += value;
-        else retired.values.set(key, [labels, value]);
+        this.#entry(retired.values, labels)[1] += value;
       }
     }
+  }
+
+  /** The kept count of `labels`, made (or the unlabelled one, when full) if there is none. */
+  #entry(
+    values: Map<string, [Record<string, string>, number]>,
+    labels: Record<string, string>,
+  ): [Record<string, string>, number] {
+    let key = JSON.stringify(labels);
+    let entry = values.get(key);
+    if (entry) return entry;
+    if (this.#retiredSeries >= METRIC_LIMITS.series) {
+      labels = {};
+      key = "{}";
+      entry = values.get(key);
+      if (entry) return entry;
+    }
+    values.set(key, entry = [labels, 0]);
+    this.#retiredSeries++;
+    return entry;
   }
 
   /** Every metric combined across workers, by name. */

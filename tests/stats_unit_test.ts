@@ -375,6 +375,41 @@ test("MetricsAggregator sums, takes min/max, labels per worker and keeps exited 
   });
 });
 
+test("MetricsAggregator bounds what it keeps of exited workers, and their totals stay", () => {
+  const agg = new MetricsAggregator();
+  const counter = (name: string, series: [Record<string, string>, number][]) => ({
+    name,
+    help: "",
+    type: "counter" as const,
+    aggregate: "sum" as const,
+    series,
+  });
+  // 50 recycled workers, each with 10,000 label values of its own (a pid, a port).
+  for (let id = 1; id <= 50; id++) {
+    agg.update(id, [
+      counter("c_total", Array.from({ length: 10_000 }, (_, i) => [{ life: `${id}-${i}` }, 1])),
+      { name: "g", help: "", type: "gauge", aggregate: "worker", series: [[{}, id]] },
+    ]);
+    agg.retire(id);
+  }
+  const [c, ...rest] = agg.collect();
+  assert.deepEqual(rest, [], "the gone workers' gauges are dropped");
+  assert.ok(c.series.length <= 10_001, `${c.series.length} series kept`);
+  assert.equal(c.series.reduce((sum, s) => sum + s.value, 0), 500_000, "the total stays");
+  assert.equal(c.series.find((s) => Object.keys(s.labels).length === 0)?.value, 490_000);
+  // A live worker's unlabelled series adds to the folded one; the first worker's labels stay.
+  agg.update(51, [counter("c_total", [[{}, 5], [{ life: "1-0" }, 2]])]);
+  const live = agg.collect()[0].series;
+  assert.equal(live.find((s) => Object.keys(s.labels).length === 0)?.value, 490_005);
+  assert.equal(live.find((s) => s.labels.life === "1-0")?.value, 3);
+  // Fresh metric names every life: at most 500 are kept.
+  for (let id = 100; id < 700; id++) {
+    agg.update(id, [counter(`m${id}_total`, [[{}, 1]])]);
+    agg.retire(id);
+  }
+  assert.ok(agg.collect().length <= 500);
+});
+
 test("renderMetrics() names, escapes and omits unknown values", () => {
   const c = new FakeCluster();
   const stats = new StatsCollector(c.host, c);
