@@ -225,10 +225,13 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
   }
 
   /**
-   * What a round-robin address routes by at L7: the `sticky` keys, or only the heads (for
-   * `"ip-hash"` with `trustProxy`, which hashes the forwarded client address).
+   * What a round-robin address of an HTTP server routes by at L7: the `sticky` keys, or only
+   * the heads (for `"ip-hash"` with `trustProxy`, which hashes the forwarded client address).
    */
   #routing(q: QueryMessage): StickyRouting | undefined {
+    // Only an HTTP server's bytes are request heads: a net server's protocol may have the
+    // server speak first (SMTP, MySQL), and reading a head there would end in a 408.
+    if (q.http !== true) return undefined;
     const { sticky, trustProxy } = this.#options;
     if (sticky) return { ...sticky, claims: this.#claims };
     const scheduler = q.scheduler ?? this.#options.scheduler;

@@ -226,7 +226,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     if (typeof handler !== "function") {
       throw new TypeError(`Cannot serve: handler must be a function, got ${typeof handler}`);
     }
-    return this.#bind(options, "serve", (adapter, source) => adapter.serve(source, handler));
+    return this.#bind(options, "serve", true, (adapter, source) => adapter.serve(source, handler));
   }
 
   /**
@@ -237,7 +237,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     if (typeof server !== "object" || server === null) {
       throw new TypeError("Cannot listen: pass a node:net or node:http server");
     }
-    return this.#bind(options, "listen", (adapter, source) => adapter.attach(server, source));
+    return this.#bind(options, "listen", speaksHttp(server), (adapter, source) => adapter.attach(server, source));
   }
 
   /**
@@ -262,6 +262,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   async #bind(
     options: ServeOptions,
     api: "serve" | "listen",
+    http: boolean,
     start: (adapter: Adapter, source: ServeSource) => Promise<WorkerServer>,
   ): Promise<BoundServer> {
     validateServeOptions(options);
@@ -282,6 +283,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       index,
       scheduler: options.scheduler ?? null,
       ...(options.ipv6Only ? { ipv6Only: true } : {}),
+      ...(http ? { http: true } : {}),
       // The primary's default policy depends on it: "reuse-port" for serve() where the runtime
       // has it (each worker runs the runtime's fastest server), "round-robin" for listen().
       api,
@@ -539,6 +541,17 @@ function describe(result: { hostname: string | null; port: number }): string {
 
 function describeValue(value: unknown): string {
   return typeof value === "string" ? `"${value}"` : `(a ${typeof value})`;
+}
+
+/**
+ * Whether a server given to `listen()` speaks plain HTTP/1, so that the primary may read its
+ * request heads (`sticky`): a node:http server (it has `closeIdleConnections`, as
+ * adapters/_http_server.ts checks), not a net or TLS one (https has `addContext`), whose
+ * protocol may have the server speak first.
+ */
+function speaksHttp(server: object): boolean {
+  const s = server as { closeIdleConnections?: unknown; addContext?: unknown };
+  return typeof s.closeIdleConnections === "function" && typeof s.addContext !== "function";
 }
 
 function validateServeOptions(o: ServeOptions): void {

@@ -40,6 +40,11 @@ export interface QueryMessage {
   scheduler?: SchedulerName | null;
   /** Bind IPv6 only (Node's `ipv6Only`); absent: false. */
   ipv6Only?: boolean;
+  /**
+   * The server speaks plain HTTP/1 (`serve()`, a node:http server given to `listen()`): only
+   * then may the primary read request heads (`sticky`, ip-hash with `trustProxy`); absent: false.
+   */
+  http?: boolean;
 }
 
 /** A worker's server is bound (after a `query`). */
@@ -185,6 +190,8 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
       const scheduler = own(m, "scheduler") ?? null;
       const ipv6Only = own(m, "ipv6Only") ?? false;
       if (typeof ipv6Only !== "boolean") return "query: bad ipv6Only";
+      const http = own(m, "http") ?? false;
+      if (typeof http !== "boolean") return "query: bad http";
       if (scheduler !== null && !SCHEDULERS.includes(scheduler as SchedulerName)) {
         return "query: bad scheduler";
       }
@@ -211,6 +218,7 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
         // Only when asked for: older workers' queries decode as they always did.
         ...(scheduler === null ? {} : { scheduler: scheduler as SchedulerName }),
         ...(ipv6Only ? { ipv6Only } : {}),
+        ...(http ? { http } : {}),
       };
     }
     case "listening": {

@@ -153,3 +153,22 @@ test("sticky: bytes sent after the head, while the primary holds the connection,
     }
   });
 });
+
+test("sticky reads heads on HTTP servers only: a net server that greets first is left alone", async () => {
+  const env = { ...sticky({ header: "x-user", headTimeout: 1000 }), STICKY_NET: "1" };
+  await withFixture("sched_sticky.ts", env, async (app) => {
+    await app.waitFor((e) => e.ev === "started");
+    const events = await app.waitFor((e) => e.ev === "listening", 6);
+    const httpPort = events[0].port as number;
+    const netPort = events.map((e) => e.port as number).find((port) => port !== httpPort)!;
+    const greeted = new RawConnection(netPort);
+    try {
+      await greeted.closed();
+      assert.match(greeted.data, /^hello from \d+\n$/, "the server spoke first, unread by the primary");
+    } finally {
+      greeted.close();
+    }
+    const ids = await Promise.all(Array.from({ length: 4 }, () => workerFor(httpPort, "/", { "X-User": "u" })));
+    assert.equal(new Set(ids).size, 1, `the HTTP server is still sticky: ${ids}`);
+  });
+});
