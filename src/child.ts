@@ -119,6 +119,8 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   /** Requests served by servers this worker closed (stats count every server it ran). */
   #closedRequests = 0;
   #metrics = new WorkerMetrics();
+  /** countRequests(): readers of requests served by servers the core does not run. */
+  #requestCounters: Array<() => number> = [];
   /** Round-robin keys: the open-connection count last reported to the primary. */
   #reported = new Map<string, number>();
   #loadTimer: ReturnType<typeof setInterval> | undefined;
@@ -208,6 +210,39 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     }
     const { channel } = await this.#ready;
     await channel.sendInternal({ cmd: "claim", key });
+  }
+
+  /**
+   * Counts the requests of a server the core does not run (one started without `serve()` or
+   * `listen()`, such as a runtime's own `Deno.serve` / `Bun.serve`), so that `cluster.stats()`,
+   * `/metrics` and `maxRequests` recycling see them. `read` returns how many requests that
+   * server has served so far (a count that only goes up); it is read with every stats report
+   * and heartbeat, and a value that is not a finite number ≥ 0 counts as 0. The count stays
+   * for the life of the worker.
+   *
+   * @example Count the requests of a Bun.serve server
+   * ```ts ignore
+   * import { Cluster } from "@x/cluster";
+   * let served = 0;
+   * Bun.serve({ port: 3000, reusePort: true, fetch: () => (served++, new Response("hi")) });
+   * Cluster.worker.countRequests(() => served);
+   * ```
+   */
+  countRequests(read: () => number): void {
+    if (typeof read !== "function") {
+      throw new TypeError(`Cannot count requests: read must be a function, got ${typeof read}`);
+    }
+    this.#requestCounters.push(read);
+  }
+
+  /** What the countRequests() readers report together. */
+  #countedRequests(): number {
+    let sum = 0;
+    for (const read of this.#requestCounters) {
+      const n = read();
+      if (Number.isFinite(n) && n >= 0) sum += Math.floor(n);
+    }
+    return sum;
   }
 
   /** Sends a message (and optionally a socket or server handle) to the primary. */
@@ -384,7 +419,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     if (heartbeat > 0) {
       // Sent from the event loop: a worker whose loop is blocked stops sending them.
       const timer = setInterval(() => {
-        let requests = 0;
+        let requests = this.#countedRequests();
         for (const server of this.#servers.values()) requests += server.requests;
         channel.sendInternal({ cmd: "heartbeat", requests, rss: Math.round(adapter.rss()) })
           .catch(() => clearInterval(timer));
@@ -400,7 +435,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
 
   /** Requests served so far by every server this worker ran, and connections open now. */
   #figures(): { requests: number; connections: number | undefined } {
-    let requests = this.#closedRequests;
+    let requests = this.#closedRequests + this.#countedRequests();
     let connections: number | undefined = 0;
     for (const server of this.#servers.values()) {
       requests += server.requests;
