@@ -36,6 +36,12 @@ export const HANDOFF_BUCKETS: readonly number[] = [
   1,
 ];
 
+/**
+ * The primary's event-loop lag in `stats()` is the longest of this recent window (ms), one a
+ * Prometheus scrape at the usual 15–60 s interval does not miss.
+ */
+export const PRIMARY_LAG_WINDOW_MS = 60_000;
+
 /** What the collector reads of one live worker. */
 export interface StatsWorker {
   readonly id: number;
@@ -131,8 +137,12 @@ export class StatsCollector {
   #lastReload: number | null = null;
   #reloadRefused = 0;
   #reloadDropped = 0;
+  #startMonitor: (() => ProcessMonitor) | undefined;
   #monitor: ProcessMonitor | undefined;
-  #primary: { rss: number; cpuSeconds: number; eventLoopLag: number } | undefined;
+  #stopped = false;
+  #primary: { rss: number; cpuSeconds: number } | undefined;
+  /** The primary's lag readings of the last {@linkcode PRIMARY_LAG_WINDOW_MS}, one per second. */
+  #lags: { at: number; lag: number }[] = [];
   /** The application metrics of every worker, combined. */
   readonly metrics: MetricsAggregator = new MetricsAggregator();
 
@@ -150,14 +160,19 @@ export class StatsCollector {
     });
   }
 
-  /** Measures the primary too (once the adapter is loaded). */
-  monitor(monitor: ProcessMonitor): void {
-    this.#monitor?.stop();
-    this.#monitor = monitor;
+  /**
+   * Measures the primary too (once the adapter is loaded). Given a function, it makes the
+   * monitor at the first `snapshot()`, so its timer does not run in a primary nobody reads.
+   */
+  monitor(start: ProcessMonitor | (() => ProcessMonitor)): void {
+    if (typeof start === "function") this.#startMonitor = start;
+    else if (this.#stopped) start.stop();
+    else this.#monitor = start;
   }
 
   /** Stops measuring the primary (shutdown). */
   stop(): void {
+    this.#stopped = true;
     this.#monitor?.stop();
   }
 
@@ -246,9 +261,13 @@ export class StatsCollector {
   /** The snapshot `Cluster.stats()` returns. */
   snapshot(): ClusterStats {
     const now = this.#host.now();
-    if (this.#monitor) {
+    if (!this.#monitor && this.#startMonitor && !this.#stopped) {
+      this.#monitor = this.#startMonitor();
+    }
+    if (this.#monitor && !this.#stopped) {
       const { rss, cpuSeconds, eventLoopLag } = this.#monitor.read();
-      this.#primary = { rss, cpuSeconds, eventLoopLag };
+      this.#primary = { rss, cpuSeconds };
+      this.#lagRead(now, eventLoopLag);
     }
     const workers: WorkerStats[] = [];
     let ready = 0, requests = this.#retiredRequests, perSecond = 0, active = 0, rss = 0, cpu = 0;
@@ -286,7 +305,7 @@ export class StatsCollector {
       primary: {
         rss: this.#primary?.rss ?? null,
         cpuSeconds: this.#primary?.cpuSeconds ?? null,
-        eventLoopLag: this.#primary?.eventLoopLag ?? null,
+        eventLoopLag: this.#primary ? Math.max(...this.#lags.map((l) => l.lag)) : null,
       },
       workers,
       totals: {
@@ -312,6 +331,22 @@ export class StatsCollector {
         droppedConnections: this.#reloadDropped,
       },
     };
+  }
+
+  /**
+   * A reading of the primary's monitor (the longest lag since the previous one). Every reader
+   * (`/readyz` probes, scrapes, `status`, the live view) reads it, and a read resets the
+   * monitor's window, so the readings are kept for a window of their own that no reader resets:
+   * a block between two probes is still there at the next scrape.
+   */
+  #lagRead(now: number, lag: number): void {
+    while (this.#lags.length > 0 && now - this.#lags[0].at > PRIMARY_LAG_WINDOW_MS) {
+      this.#lags.shift();
+    }
+    const last = this.#lags.at(-1);
+    // Readings within a second share an entry: the window holds about 60, however often read.
+    if (last && now - last.at < 1000) last.lag = Math.max(last.lag, lag);
+    else this.#lags.push({ at: now, lag });
   }
 
   /** Connections every listener dropped so far (a listener closed since is not counted). */

@@ -129,7 +129,10 @@ export interface PrimaryStats {
   readonly rss: number | null;
   /** CPU time of the primary. */
   readonly cpuSeconds: number | null;
-  /** Longest event-loop delay of the primary since the previous `stats()`. */
+  /**
+   * Longest event-loop delay of the primary in the last 60 s of readings (one reader does not
+   * reset it for the others).
+   */
   readonly eventLoopLag: number | null;
 }
 

@@ -410,6 +410,43 @@ test("MetricsAggregator bounds what it keeps of exited workers, and their totals
   assert.ok(agg.collect().length <= 500);
 });
 
+test("the primary's lag is the longest of the last 60 s, whoever read it; its monitor starts late", () => {
+  const c = new FakeCluster();
+  const collector = new StatsCollector(c.host, c);
+  // A fake monitor like the adapters': each read() returns the longest lag since the last one.
+  let started = 0, stopped = 0, pending = 0;
+  collector.monitor(() => {
+    started++;
+    return {
+      read: () => {
+        const lag = pending;
+        pending = 0;
+        return { rss: 5e7, cpuSeconds: 1, eventLoopLag: lag };
+      },
+      stop: () => void stopped++,
+    };
+  });
+  assert.equal(started, 0, "no timer in a primary nobody reads");
+  assert.equal(collector.snapshot().primary.eventLoopLag, 0);
+  assert.equal(started, 1);
+  pending = 0.3; // a 300 ms block
+  c.now = 2_000;
+  assert.equal(collector.snapshot().primary.eventLoopLag, 0.3, "a /readyz probe sees it");
+  c.now = 3_000;
+  assert.equal(collector.snapshot().primary.eventLoopLag, 0.3, "and so does the next scrape");
+  c.now = 45_000;
+  pending = 0.05;
+  assert.equal(collector.snapshot().primary.eventLoopLag, 0.3);
+  c.now = 63_000;
+  assert.equal(collector.snapshot().primary.eventLoopLag, 0.05, "the block left the window");
+  c.now = 200_000;
+  assert.equal(collector.snapshot().primary.eventLoopLag, 0);
+  collector.stop();
+  assert.equal(stopped, 1);
+  collector.snapshot();
+  assert.equal(started, 1, "not started again after stop()");
+});
+
 test("renderMetrics() names, escapes and omits unknown values", () => {
   const c = new FakeCluster();
   const stats = new StatsCollector(c.host, c);
