@@ -4,10 +4,14 @@
 // and stops the server gracefully when the cluster stops the worker (reload, scale-down,
 // shutdown). Each server is the runtime's own, with all its options (TLS, WebSockets, routes).
 //
-// Why not Cluster.worker.serve(), which would also count requests for --max-requests: the
-// adapters call Deno.serve / Bun.serve through the global namespace, so the interception
-// would catch their own calls too, and on Bun the namespace cannot be swapped for a copy
-// (`globalThis.Bun` is not configurable). What this costs is noted in docs/cli.md.
+// The user's handler (Deno.serve's handler, Bun.serve's `fetch` and its `routes` functions) is
+// wrapped with a counter that the worker reports through `countRequests()`, so that status,
+// /metrics and --max-requests see the requests; Bun's static `routes` (a Response) are answered
+// without JavaScript and are not counted (a notice says so).
+//
+// Why not Cluster.worker.serve(): the adapters call Deno.serve / Bun.serve through the global
+// namespace, so the interception would catch their own calls too, and on Bun the namespace
+// cannot be swapped for a copy (`globalThis.Bun` is not configurable).
 
 import process from "node:process";
 import type { ClusterWorker, Policy } from "../mod.ts";
@@ -31,10 +35,76 @@ interface Address {
   port?: number;
 }
 type Serve = (...args: unknown[]) => unknown;
+type Handler = (this: unknown, request: unknown, second: unknown) => unknown;
 
-/** `options` with `reusePort: true`, keeping its prototype (methods such as `fetch`). */
+/** Requests that the wrapped handlers of this worker's native servers received. */
+class RequestCount {
+  served = 0;
+
+  /** `handler`, counting each call; undefined for anything that is not a function. */
+  wrap(handler: unknown): Handler | undefined {
+    return typeof handler === "function" ? counted(handler as Handler, this) : undefined;
+  }
+}
+
+/** `handler` with `count.served` incremented at each call (one add: the hot path). */
+function counted(handler: Handler, count: { served: number }): Handler {
+  return function counted(this: unknown, request: unknown, second: unknown): unknown {
+    count.served++;
+    return handler.call(this, request, second);
+  };
+}
+
+/**
+ * Bun.serve's options with `fetch` and every function in `routes` (also per method) counted;
+ * sets `staticRoutes` when a route is a Response (Bun answers it without JavaScript).
+ */
+function countBunOptions(
+  options: object,
+  count: RequestCount,
+  seen: { staticRoutes: boolean },
+): object {
+  const o = options as { fetch?: unknown; routes?: unknown };
+  const fetch = count.wrap(o.fetch);
+  const counted: Record<string, unknown> = fetch ? { fetch } : {};
+  if (typeof o.routes === "object" && o.routes !== null) {
+    const routes: Record<string, unknown> = {};
+    for (const [path, route] of Object.entries(o.routes)) {
+      if (typeof route === "function") routes[path] = count.wrap(route);
+      else if (isMethodMap(route)) {
+        const methods: Record<string, unknown> = {};
+        for (const [method, answer] of Object.entries(route)) {
+          if (answer instanceof Response) seen.staticRoutes = true;
+          methods[method] = count.wrap(answer) ?? answer;
+        }
+        routes[path] = methods;
+      } else {
+        // A Response or an HTML import: Bun answers it itself.
+        routes[path] = route;
+        if (typeof route === "object" && route !== null) seen.staticRoutes = true;
+      }
+    }
+    counted.routes = routes;
+  }
+  return Object.assign(options, counted);
+}
+
+/** Whether a Bun route is a plain object of per-method answers (`{ GET: fn, POST: fn }`). */
+function isMethodMap(route: unknown): route is Record<string, unknown> {
+  if (typeof route !== "object" || route === null) return false;
+  if (Object.getPrototypeOf(route) !== Object.prototype) return false;
+  const keys = Object.keys(route);
+  return keys.length > 0 && keys.every((key) => /^[A-Z]+$/.test(key));
+}
+
+/** A copy of `options` that keeps its prototype (methods such as `fetch`). */
+function withCopy(options: object): object {
+  return Object.assign(Object.create(Object.getPrototypeOf(options)), options);
+}
+
+/** A copy of `options` with `reusePort: true`. */
 function withReusePort(options: object): object {
-  return Object.assign(Object.create(Object.getPrototypeOf(options)), options, { reusePort: true });
+  return Object.assign(withCopy(options), { reusePort: true });
 }
 
 /**
@@ -61,9 +131,12 @@ export function interceptNativeServe(
   const engine = g.Deno ? "Deno.serve" : "Bun.serve";
   const original = namespace?.serve;
   if (!namespace || typeof original !== "function") return;
+  const count = new RequestCount();
+  worker.countRequests(() => count.served);
+  const seen = { staticRoutes: false };
 
   const started = (address: Address, stop: () => unknown): void => {
-    for (const text of caveats(engine, settings)) hooks.notice(text);
+    for (const text of caveats(engine, settings, seen.staticRoutes)) hooks.notice(text);
     hooks.bound(engine, address.hostname ?? "0.0.0.0", address.port ?? 0);
     const shutDown = () => worker.waitUntil(Promise.resolve(stop()).catch(() => {}));
     if (worker.signal.aborted) shutDown();
@@ -76,10 +149,25 @@ export function interceptNativeServe(
       // Deno.serve(handler), Deno.serve(options, handler), Deno.serve({ ...options, handler }).
       const options = typeof first === "function" ? {} : first;
       const rest = typeof first === "function" ? args : args.slice(1);
-      if (!isTcp(options, "Deno.serve")) return unshared(hooks, engine, original, namespace, args);
+      const handler = count.wrap(rest[0]);
+      if (handler) rest[0] = handler;
+      const own = options as { handler?: unknown } | null;
+      const optionsHandler = typeof own === "object" && own !== null
+        ? count.wrap(own.handler)
+        : undefined;
+      const counted = optionsHandler ? { ...own, handler: optionsHandler } : options;
+      if (!isTcp(options, "Deno.serve")) {
+        return unshared(
+          hooks,
+          engine,
+          original,
+          namespace,
+          typeof first === "function" ? rest : [counted, ...rest],
+        );
+      }
       const server = original.call(
         namespace,
-        withOnListen(withReusePort(options as object)),
+        withOnListen(withReusePort(counted as object)),
         ...rest,
       ) as {
         addr: Address;
@@ -88,8 +176,12 @@ export function interceptNativeServe(
       started(server.addr, () => server.shutdown());
       return server;
     }
-    if (!isTcp(first, "Bun.serve")) return unshared(hooks, engine, original, namespace, args);
-    const server = original.call(namespace, withReusePort(first as object), ...args.slice(1)) as
+    if (!isTcp(first, "Bun.serve")) {
+      const counted = countBunOptions(withCopy(first as object), count, seen);
+      return unshared(hooks, engine, original, namespace, [counted, ...args.slice(1)]);
+    }
+    const options = countBunOptions(withReusePort(first as object), count, seen);
+    const server = original.call(namespace, options, ...args.slice(1)) as
       & Address
       & { stop(closeActiveConnections?: boolean): unknown };
     started(server, () => server.stop());
@@ -136,7 +228,7 @@ function unshared(
 }
 
 /** What a native server in this run does not do, as the user asked it to. */
-function caveats(engine: string, settings: NativeServeSettings): string[] {
+function caveats(engine: string, settings: NativeServeSettings, staticRoutes: boolean): string[] {
   const notes: string[] = [];
   if (process.platform !== "linux") {
     notes.push(
@@ -150,10 +242,10 @@ function caveats(engine: string, settings: NativeServeSettings): string[] {
         "applies to node:http and node:net servers only",
     );
   }
-  if (settings.maxRequests > 0) {
+  if (staticRoutes) {
     notes.push(
-      `--max-requests does not count the requests of ${engine} servers (the cluster counts ` +
-        "those of the servers it runs): their workers are not recycled by request count",
+      `${engine} answers static routes (a Response in "routes") without JavaScript: their ` +
+        "requests are not counted in status, /metrics or --max-requests",
     );
   }
   return notes;

@@ -77,11 +77,6 @@ class Run {
   #target = 0;
   #control: ControlServer | undefined;
   #view: LiveView | undefined;
-  /**
-   * Workers that run a Deno.serve / Bun.serve server (_native_serve.ts): the core does not
-   * count its requests, so their request figures are unknown, not 0.
-   */
-  #native = new Set<number>();
   #end!: (code: number) => void;
   #ended = new Promise<number>((resolve) => (this.#end = resolve));
 
@@ -100,7 +95,6 @@ class Run {
     cluster.on("message", (worker, message) => {
       const m = cliMessage(message);
       if (m?.["@x/cluster/cli"] === "listening") {
-        this.#native.add(worker.id);
         this.#listening(`${m.hostname}:${m.port}`, worker, m.engine);
       } else if (m?.["@x/cluster/cli"] === "output") {
         this.#view?.output(`${worker.id} ${m.stream}`, m.text);
@@ -259,8 +253,8 @@ class Run {
       state: w.state,
       uptime: w.uptime,
       restarts: w.restarts,
-      requests: this.#native.has(w.id) ? null : w.requests,
-      requestsPerSecond: this.#native.has(w.id) ? null : w.requestsPerSecond,
+      requests: w.requests,
+      requestsPerSecond: w.requestsPerSecond,
       rss: w.rss,
       cpuPercent: w.cpuPercent,
       eventLoopLag: w.eventLoopLag,
@@ -299,7 +293,6 @@ class Run {
   }
 
   #exited(worker: Worker, code: number | null, signal: string | null): void {
-    this.#native.delete(worker.id);
     if (this.#stopping) return;
     if (worker.exitedAfterDisconnect) {
       if (this.#ready) this.#log.info(`${who(worker)} stopped`);
