@@ -115,6 +115,8 @@ export class RoundRobinHandle {
   #now: () => number;
   #scheduler: Scheduler;
   #router: StickyRouter | undefined;
+  /** The default (least-connections, no sticky): picked by `#pickLeastLoaded`. */
+  #plain: boolean;
   /** Connections whose head is being read (sticky routing). */
   #reading = 0;
   /** Waiting connections whose head the primary read (sticky routing). */
@@ -130,6 +132,8 @@ export class RoundRobinHandle {
       now: this.#now,
       random: options.random,
     });
+    this.#plain = (options.scheduler ?? "least-connections") === "least-connections" &&
+      !options.sticky;
     if (options.sticky) {
       this.#router = new StickyRouter(
         options.sticky,
@@ -301,6 +305,7 @@ export class RoundRobinHandle {
     exclude: Set<number> | undefined,
     connection: unknown,
   ): Member | typeof WAIT | undefined {
+    if (this.#plain) return this.#pickLeastLoaded(exclude);
     const members = this.#members;
     const now = this.#now();
     const stallAfter = this.#options.stallAfter ?? 20;
@@ -328,7 +333,9 @@ export class RoundRobinHandle {
     // live there (another would answer "unknown session"): a sticky key's worker (claimed,
     // else hashed) and an ip-hash pick are passed over only once stalled beyond
     // STICKY_STALL_MS; full, they are waited for.
-    const patient = responsive.concat(stalled).filter((c) => c.waited <= STICKY_STALL_MS);
+    const patient = this.#router || scheduler.sticky
+      ? responsive.concat(stalled).filter((c) => c.waited <= STICKY_STALL_MS)
+      : [];
     const prepared = this.#prepared.get(connection);
     const owner = prepared && patient.length > 0
       ? this.#router?.owner(prepared, patient)
@@ -348,6 +355,40 @@ export class RoundRobinHandle {
     // A built-in never answers outside `offered`; the guarded user function neither.
     if (!chosen || !offered.includes(chosen)) chosen = fallback.pick(offered, info) as MemberCandidate;
     return this.#choose(chosen, scheduler.sticky === true);
+  }
+
+  /**
+   * The default scheduler's choice, as `#pick` would make it with least-connections and no
+   * sticky routing (the responsive members if any, else the stalled ones; full ones are not
+   * offered; the least loaded first in rotation order), without building candidates: this is
+   * the path every connection of a default cluster takes (issue #10).
+   */
+  #pickLeastLoaded(exclude: Set<number> | undefined): Member | undefined {
+    const members = this.#members, n = members.length;
+    const now = this.#now(), stallAfter = this.#options.stallAfter ?? 20;
+    const maxInFlight = this.#options.maxInFlight;
+    let anyResponsive = false;
+    let best = -1, bestLoad = Infinity, bestStalled = -1, bestStalledLoad = Infinity;
+    for (let i = 0; i < n; i++) {
+      const index = (this.#cursor + i) % n;
+      const member = members[index], target = member.target;
+      if (exclude?.has(target.id) || target.connected === false) continue;
+      const stalled = member.sentAt.length > 0 && now - member.sentAt[0] > stallAfter;
+      if (!stalled) anyResponsive = true;
+      if (member.inFlight >= maxInFlight) continue;
+      const load = (target.activeConnections?.(this.key) ?? 0) + member.inFlight;
+      if (!stalled && load < bestLoad) {
+        best = index;
+        bestLoad = load;
+      } else if (stalled && load < bestStalledLoad) {
+        bestStalled = index;
+        bestStalledLoad = load;
+      }
+    }
+    const chosen = anyResponsive ? best : bestStalled;
+    if (chosen === -1) return undefined;
+    this.#cursor = (chosen + 1) % n;
+    return members[chosen];
   }
 
   /** `WAIT`: a sticky choice whose worker is full (others may pass); `undefined`: none can. */

@@ -441,3 +441,51 @@ test("RoundRobinHandle.load shows each member's open connections and handoffs in
   assert.equal(load[0].inFlight, 0);
   assert.equal(load[1].active, 0);
 });
+
+test("RoundRobinHandle's default path picks as least-connections does through the general path", async () => {
+  // The default (least-connections, no sticky) skips building candidates; the same function as
+  // a user scheduler goes the general way. Driven alike, both must choose the same workers.
+  let seed = 12345;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const run = async (scheduler: SchedulerOption | undefined, draw: () => number) => {
+    let now = 0;
+    const rr = new RoundRobinHandle(KEY, { maxInFlight: 2, maxQueue: 1000, now: () => now, scheduler });
+    rr.listener = { address: { hostname: "127.0.0.1", port: 8080, family: "IPv4" }, handle: {}, close: () => Promise.resolve(), release: () => {} } as Listener;
+    const chosen: number[] = [];
+    const pending: Array<() => void> = [];
+    const active = new Map<number, number>();
+    for (const id of [1, 2, 3, 4]) {
+      active.set(id, 0);
+      rr.add({
+        id,
+        slot: id - 1,
+        connected: true,
+        activeConnections: () => active.get(id)!,
+        handoff: () => {
+          chosen.push(id);
+          return new Promise<boolean>((resolve) => pending.push(() => resolve(true)));
+        },
+      });
+    }
+    for (let step = 0; step < 400; step++) {
+      const r = draw();
+      if (r < 0.5) rr.distribute({ step });
+      else if (r < 0.8 && pending.length > 0) pending.splice(Math.floor(draw() * pending.length), 1)[0]();
+      else if (r < 0.95) active.set(1 + Math.floor(draw() * 4), Math.floor(draw() * 5));
+      else now += 15; // some workers' oldest handoffs cross stallAfter (20 ms)
+      await flush();
+    }
+    for (const resolve of pending.splice(0)) resolve();
+    await flush();
+    return chosen;
+  };
+  const draws: number[] = Array.from({ length: 2000 }, random);
+  const replay = () => {
+    let i = 0;
+    return () => draws[i++ % draws.length];
+  };
+  const plain = await run(undefined, replay());
+  const general = await run((c) => leastConnections().pick(c, info()), replay());
+  assert.ok(plain.length > 100, `${plain.length} handoffs`);
+  assert.deepEqual(plain, general);
+});
