@@ -372,11 +372,14 @@ export class Cluster extends Emitter<ClusterEvents> {
   }
 
   #monitorStarted = false;
-  /** Measures the primary process too, from its first fork on (a timer of the adapter's). */
+  /**
+   * Measures the primary process too, once something reads stats() (a timer of the adapter's:
+   * with no metrics listener and nobody calling stats(), none runs).
+   */
   #monitorPrimary(adapter: Adapter): void {
     if (this.#monitorStarted || this.#shutdown) return;
     this.#monitorStarted = true;
-    this.#stats.monitor(adapter.monitor());
+    this.#stats.monitor(() => adapter.monitor()); // made by the first stats(), not before
   }
 
   #dispatch(record: WorkerRecord, message: ServerMessage): void | Promise<void> {
