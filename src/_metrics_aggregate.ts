@@ -1,7 +1,8 @@
 // Combines the application metrics of every worker (`Cluster.worker.metrics`) into the series the
 // primary's `/metrics` serves — prom-client's AggregatorRegistry, fed by the workers' periodic
-// `stats` messages instead of a request to each worker per scrape. A summed counter keeps the
-// last counts of workers that exited, so the cluster's counter never goes down.
+// `stats` messages instead of a request to each worker per scrape. A worker sends only the values
+// that changed; this keeps the rest. A summed counter keeps the last counts of workers that
+// exited, so the cluster's counter never goes down.
 
 import { METRIC_LIMITS, type MetricSnapshot } from "./_stats_message.ts";
 
@@ -27,7 +28,10 @@ export interface AggregatedMetric {
  * ```
  */
 export class MetricsAggregator {
-  #workers = new Map<number, MetricSnapshot[]>();
+  /** Each live worker's metrics: name → the metric, its values by label key. */
+  #workers = new Map<number, Map<string, Kept>>();
+  /** Labelled values each live worker has in `#workers`. */
+  #seriesOf = new Map<number, number>();
   /** Summed counters of exited workers: name → label key → [labels, value]. */
   #retired = new Map<
     string,
@@ -36,9 +40,44 @@ export class MetricsAggregator {
   /** Labelled values in `#retired`, all metrics together. */
   #retiredSeries = 0;
 
-  /** Worker `id` sent a new snapshot. */
-  update(id: number, snapshot: MetricSnapshot[]): void {
-    this.#workers.set(id, snapshot);
+  /**
+   * Worker `id` sent the values that changed. Returns why some were refused: a worker keeps at
+   * most {@linkcode METRIC_LIMITS}`.families` metrics and `.series` values here (its own
+   * registry's limits; one message is checked alone, a worker's sum of messages is checked
+   * here), and a metric keeps its type and aggregation.
+   */
+  update(id: number, snapshot: MetricSnapshot[]): string | undefined {
+    let families = this.#workers.get(id);
+    if (!families) this.#workers.set(id, families = new Map());
+    let count = this.#seriesOf.get(id) ?? 0, refused: string | undefined;
+    for (const family of snapshot) {
+      let kept = families.get(family.name);
+      if (!kept) {
+        if (families.size >= METRIC_LIMITS.families) {
+          refused ??= `metrics: more than ${METRIC_LIMITS.families} metrics`;
+          continue;
+        }
+        const { name, help, type, aggregate } = family;
+        families.set(name, kept = { name, help, type, aggregate, values: new Map() });
+      } else if (kept.type !== family.type || kept.aggregate !== family.aggregate) {
+        refused ??= `metric "${family.name}": its type or aggregation changed`;
+        continue;
+      }
+      kept.help = family.help;
+      for (const [labels, value] of family.series) {
+        const key = JSON.stringify(labels);
+        const entry = kept.values.get(key);
+        if (entry) entry[1] = value;
+        else if (count >= METRIC_LIMITS.series) {
+          refused ??= `metrics: more than ${METRIC_LIMITS.series} labelled values in all`;
+        } else {
+          kept.values.set(key, [labels, value]);
+          count++;
+        }
+      }
+    }
+    this.#seriesOf.set(id, count);
+    return refused;
   }
 
   /**
@@ -51,16 +90,17 @@ export class MetricsAggregator {
    * {@linkcode METRIC_LIMITS}`.families` names are not kept.
    */
   retire(id: number): void {
-    const snapshot = this.#workers.get(id);
+    const families = this.#workers.get(id);
     this.#workers.delete(id);
-    for (const family of snapshot ?? []) {
+    this.#seriesOf.delete(id);
+    for (const family of families?.values() ?? []) {
       if (family.type !== "counter" || family.aggregate !== "sum") continue;
       let retired = this.#retired.get(family.name);
       if (!retired) {
         if (this.#retired.size >= METRIC_LIMITS.families) continue;
         this.#retired.set(family.name, retired = { help: family.help, values: new Map() });
       }
-      for (const [labels, value] of family.series) {
+      for (const [labels, value] of family.values.values()) {
         this.#entry(retired.values, labels)[1] += value;
       }
     }
@@ -98,7 +138,7 @@ export class MetricsAggregator {
     >();
     const ids = [...this.#workers.keys()].sort((a, b) => a - b);
     for (const id of ids) {
-      for (const family of this.#workers.get(id)!) {
+      for (const family of this.#workers.get(id)!.values()) {
         let target = out.get(family.name);
         if (!target) {
           target = {
@@ -111,7 +151,7 @@ export class MetricsAggregator {
         }
         // Workers disagreeing on a metric's kind (a half-finished deploy): the first one wins.
         if (target.type !== family.type || target.aggregate !== family.aggregate) continue;
-        for (const [labels, value] of family.series) {
+        for (const [labels, value] of family.values.values()) {
           const own = family.aggregate === "worker" ? { ...labels, worker: String(id) } : labels;
           const key = JSON.stringify(own);
           const entry = target.series.get(key);
@@ -140,6 +180,16 @@ export class MetricsAggregator {
       series: [...m.series.values()],
     }));
   }
+}
+
+/** One metric of a live worker as kept here. */
+interface Kept {
+  readonly name: string;
+  help: string;
+  readonly type: "counter" | "gauge";
+  readonly aggregate: MetricSnapshot["aggregate"];
+  /** Label key → [labels, value]. */
+  readonly values: Map<string, [Record<string, string>, number]>;
 }
 
 function combine(aggregate: MetricSnapshot["aggregate"], a: number, b: number): number {

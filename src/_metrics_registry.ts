@@ -1,7 +1,7 @@
 // The application's own metrics in a worker (`Cluster.worker.metrics`): counters and gauges that
 // the primary aggregates across workers into its `/metrics`, the job prom-client's
 // AggregatorRegistry does for node:cluster — without a request to every worker per scrape: the
-// values ride the worker's periodic `stats` message, and only when they changed.
+// values ride the worker's periodic `stats` message, and only those that changed.
 
 import {
   AGGREGATIONS,
@@ -48,6 +48,8 @@ interface Family {
   snapshot: MetricSnapshot;
   /** Series by their canonical label key. */
   values: Map<string, [Record<string, string>, number]>;
+  /** Keys of `values` changed since the last snapshot. */
+  changed: Set<string>;
 }
 
 /**
@@ -69,7 +71,8 @@ interface Family {
 export class WorkerMetrics {
   #families = new Map<string, Family>();
   #series = 0;
-  #dirty = false;
+  /** Families created or changed since the last snapshot. */
+  #dirty = new Set<Family>();
 
   /** Creates (or returns the existing) counter `name`. Throws a `TypeError` on a bad name. */
   counter(name: string, help: string, options: MetricOptions = {}): Counter {
@@ -120,14 +123,22 @@ export class WorkerMetrics {
     };
   }
 
-  /** Every metric, if anything changed since the previous call; else `undefined`. */
+  /**
+   * What changed since the previous call, or `undefined` if nothing did: each metric created or
+   * changed, with only its changed values (the primary keeps the rest). A busy worker's report
+   * then carries the few values that moved, not all of its up to 10,000 (review P3).
+   */
   takeSnapshot(): MetricSnapshot[] | undefined {
-    if (!this.#dirty) return undefined;
-    this.#dirty = false;
-    return [...this.#families.values()].map(({ snapshot, values }) => ({
-      ...snapshot,
-      series: [...values.values()].map(([labels, value]) => [labels, value]),
-    }));
+    if (this.#dirty.size === 0) return undefined;
+    const out = [...this.#dirty].map(({ snapshot, values, changed }) => {
+      const series = [...changed].map((key) => values.get(key)!).map(([labels, value]) =>
+        [labels, value] as [Record<string, string>, number]
+      );
+      changed.clear();
+      return { ...snapshot, series };
+    });
+    this.#dirty.clear();
+    return out;
   }
 
   #family(
@@ -169,9 +180,10 @@ export class WorkerMetrics {
     const family: Family = {
       snapshot: { name, help, type, aggregate, series: [] },
       values: new Map(),
+      changed: new Set(),
     };
     this.#families.set(name, family);
-    this.#dirty = true;
+    this.#dirty.add(family);
     return family;
   }
 
@@ -196,7 +208,8 @@ export class WorkerMetrics {
       for (const name of Object.keys(labels).sort()) sorted[name] = labels[name];
       family.values.set(key, [sorted, next(0)]);
     }
-    this.#dirty = true;
+    family.changed.add(key);
+    this.#dirty.add(family);
   }
 }
 

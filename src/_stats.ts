@@ -176,13 +176,13 @@ export class StatsCollector {
     this.#monitor?.stop();
   }
 
-  /** A worker's `stats` message. */
-  report(worker: StatsWorker, message: StatsMessage): void {
+  /** A worker's `stats` message; returns why some of its metrics were refused, if they were. */
+  report(worker: StatsWorker, message: StatsMessage): string | undefined {
     const figures = this.#figures.get(worker.id);
-    if (!figures) return;
+    if (!figures) return undefined;
     figures.previous = figures.last;
     figures.last = { at: this.#host.now(), message };
-    if (message.metrics) this.metrics.update(worker.id, message.metrics);
+    return message.metrics ? this.metrics.update(worker.id, message.metrics) : undefined;
   }
 
   /** A round-robin handoff to `worker` on `key` was answered after `seconds`. */

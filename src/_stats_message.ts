@@ -36,7 +36,10 @@ export interface StatsMessage {
   cpu: number;
   /** Longest event-loop delay since the previous message, seconds. */
   lag: number;
-  /** The application's metrics, when they changed since the previous message. */
+  /**
+   * The application's metrics that changed since the previous message, each with only its
+   * changed values (the primary keeps the others).
+   */
   metrics?: MetricSnapshot[];
   /**
    * Set by the primary's {@linkcode parseStats}, never sent: why it refused some (or all) of the

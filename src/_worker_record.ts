@@ -37,8 +37,8 @@ export interface WorkerRecordHooks {
   dispatch(record: WorkerRecord, message: ServerMessage, handle: unknown): void | Promise<void>;
   /** The worker came online (`stats` null) or sent a heartbeat. */
   heartbeat(record: WorkerRecord, stats: HeartbeatStats | null): void;
-  /** The worker sent its periodic `stats` message. */
-  stats(record: WorkerRecord, message: StatsMessage): void;
+  /** The worker sent its periodic `stats` message; returns why metrics of it were refused. */
+  stats(record: WorkerRecord, message: StatsMessage): string | undefined | void;
   /** A round-robin handoff on `key` was answered (or failed) after `seconds`. */
   handedOff(record: WorkerRecord, key: string, seconds: number, accepted: boolean): void;
   /** The worker leaves: drop it from every handle and, once `dead`, from the registry. */
@@ -83,6 +83,11 @@ export class WorkerRecord implements WorkerLink {
   #readySettle!: { resolve(): void; reject(error: Error): void };
   /** Open connections per round-robin key, as the worker last reported them. */
   #active = new Map<string, number>();
+  /**
+   * The round-robin keys the primary handed this worker connections on: the only ones its open
+   * connections can be of, so the only ones its `load` reports are kept for.
+   */
+  #handedKeys = new Set<string>();
   #handoffs = 0;
 
   constructor(id: number, slot: number, readiness: Readiness, hooks: WorkerRecordHooks) {
@@ -192,6 +197,7 @@ export class WorkerRecord implements WorkerLink {
   /** Hands a connection over (round-robin); resolves with whether the worker took it. */
   handoff(key: string, connection: unknown, head?: Uint8Array): Promise<boolean> {
     this.#handoffs++;
+    this.#handedKeys.add(key);
     const sentAt = performance.now();
     const answered = (accepted: boolean) =>
       this.#hooks.handedOff(this, key, (performance.now() - sentAt) / 1000, accepted);
@@ -280,26 +286,34 @@ export class WorkerRecord implements WorkerLink {
         return this.#markReady("manual");
       case "heartbeat":
         return this.#hooks.heartbeat(this, { requests: message.requests, rss: message.rss });
-      case "stats":
-        if (message.refused !== undefined && !this.#metricsRefused) {
+      case "stats": {
+        const refused = this.#hooks.stats(this, message) ?? message.refused;
+        if (refused !== undefined && !this.#metricsRefused) {
           this.#metricsRefused = true; // once per worker: it sends the same every statsInterval
           this.#emitError(
             new ClusterError(
               "METRICS_REFUSED",
-              `Refused metrics of worker ${this.id} (said once per worker): ${message.refused}; ` +
+              `Refused metrics of worker ${this.id} (said once per worker): ${refused}; ` +
                 "create metrics with Cluster.worker.metrics, which checks them",
             ),
           );
         }
-        return this.#hooks.stats(this, message);
+        return;
+      }
       case "reply":
         if (!this.#channel.settle(message.ack, message, handle)) {
           this.reportBadMessage(`reply to unknown request ${message.ack}`);
         }
         return;
       case "load":
-        if (message.active === 0) this.#active.delete(message.key);
-        else this.#active.set(message.key, message.active);
+        // Only for keys it got connections on (the primary's own addresses): a broken or
+        // hostile worker naming fresh keys must not grow this map. Dropped silently: a count
+        // for any other key can only be 0, and is then what activeConnections() says anyway.
+        if (message.active === 0 || !this.#handedKeys.has(message.key)) {
+          this.#active.delete(message.key);
+        } else {
+          this.#active.set(message.key, message.active);
+        }
         return;
       default:
         try {

@@ -330,7 +330,39 @@ test("WorkerMetrics validates names and labels, and snapshots only after a chang
   ]);
   assert.equal(m.takeSnapshot(), undefined, "nothing changed");
   hits.inc();
-  assert.ok(m.takeSnapshot());
+  assert.deepEqual(m.takeSnapshot()!.map((f) => [f.name, f.series]), [
+    ["hits_total", [[{}, 4]]],
+  ], "only what changed rides the next report");
+});
+
+test("MetricsAggregator keeps what a worker did not resend, within the worker's limits", () => {
+  const agg = new MetricsAggregator();
+  const hits = (series: [Record<string, string>, number][]) => ({
+    name: "hits_total",
+    help: "",
+    type: "counter" as const,
+    aggregate: "sum" as const,
+    series,
+  });
+  assert.equal(agg.update(1, [hits([[{ route: "/a" }, 1], [{ route: "/b" }, 2]])]), undefined);
+  assert.equal(agg.update(1, [hits([[{ route: "/a" }, 5]])]), undefined);
+  assert.deepEqual(agg.collect()[0].series, [
+    { labels: { route: "/a" }, value: 5 },
+    { labels: { route: "/b" }, value: 2 },
+  ]);
+  // 10,000 values in all per worker, however many messages bring them.
+  for (let n = 0; n < 4; n++) {
+    const series = Array.from({ length: 3_000 }, (_, i) => [{ n: `${n}-${i}` }, 1] as const);
+    const refused = agg.update(1, [hits(series.map(([l, v]) => [l, v]))]);
+    assert.equal(refused === undefined, n < 3, `message ${n}: ${refused}`);
+  }
+  assert.equal(agg.collect()[0].series.length, 10_000);
+  assert.match(
+    agg.update(1, [{ ...hits([]), type: "gauge", name: "hits_total" }])!,
+    /type or aggregation changed/,
+  );
+  agg.retire(1);
+  assert.equal(agg.collect()[0].series.reduce((sum, s) => sum + s.value, 0), 5 + 2 + 9_998);
 });
 
 test("MetricsAggregator sums, takes min/max, labels per worker and keeps exited counters", () => {
