@@ -23,6 +23,7 @@ const servers: { name: string; script: string; on: readonly string[]; native: bo
 interface Row {
   pid: number;
   requests: number | null;
+  requestsPerSecond: number | null;
   rss: number | null;
   cpuPercent: number | null;
   eventLoopLag: number | null;
@@ -66,6 +67,7 @@ for (const server of servers) {
           assert.ok(row.rss! > 1024 * 1024, `rss ${row.rss}`);
           assert.equal(typeof row.cpuPercent, "number");
           assert.equal(typeof row.eventLoopLag, "number");
+          assert.equal(typeof row.requestsPerSecond, "number");
         }
         const total = rows.reduce((sum, row) => sum + row.requests!, 0);
         assert.ok(total >= 22, `${total} requests counted, 22 or more were made`);
