@@ -133,3 +133,34 @@ test("the protocol carries the scheduler of a query, load reports and a reply's 
   assert.equal(q.kind === "internal" && q.message.cmd === "query" && q.message.scheduler, "power-of-two");
   assert.equal(decode(query({ scheduler: "fastest" as never })).kind, "invalid");
 });
+
+test("a worker's load reports count only for addresses it got connections on (others grow no map)", async () => {
+  const { encodeInternal } = await import("../src/protocol.ts");
+  const { WorkerRecord } = await import("../src/_worker_record.ts");
+  const served = "round-robin||80";
+  const errors: unknown[] = [];
+  const record = new WorkerRecord(1, 0, "listening", {
+    emit: (event, ...args) => {
+      if (event === "error") errors.push(args[0]);
+      return true;
+    },
+    dispatch: () => {},
+    heartbeat: () => {},
+    stats: () => {},
+    handedOff: () => {},
+    forget: () => {},
+    exited: () => {},
+  });
+  const events = record.processEvents();
+  // The primary hands it one connection on `served` (the reply never comes: no process).
+  record.handoff(served, {}).catch(() => {});
+  const load = (key: string, active: number) =>
+    events.message(encodeInternal(record.token, { cmd: "load", key, active }), undefined);
+  load(served, 3);
+  for (let i = 0; i < 1000; i++) load(`round-robin||${1000 + i}`, 1);
+  assert.equal(record.activeConnections(served), 3);
+  assert.equal(record.activeConnections(), 3, "reports for 1,000 unserved keys are not kept");
+  load(served, 0);
+  assert.equal(record.activeConnections(), 0);
+  assert.deepEqual(errors, []);
+});
