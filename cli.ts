@@ -49,10 +49,18 @@ export function main(args: readonly string[] = process.argv.slice(2)): Promise<n
   return runCommandLine(args, self);
 }
 
+/**
+ * Exits once stdout has taken everything written: a write still pending on a pipe may be lost at
+ * process.exit() (seen once on Bun under load: `x-cluster status --json` printed nothing).
+ */
+function exitAfterFlush(status: number): void {
+  process.stdout.write("", () => process.exit(status));
+}
+
 if (self !== undefined && isProgramEntry(self)) {
-  main().then((status) => process.exit(status), (error) => {
+  main().then(exitAfterFlush, (error) => {
     console.error("x-cluster:", error);
-    process.exit(1);
+    exitAfterFlush(1);
   });
 } else {
   const settings = takeWorkerSettings();
