@@ -117,8 +117,8 @@ export class RoundRobinHandle {
   #router: StickyRouter | undefined;
   /** The default (least-connections, no sticky): picked by `#pickLeastLoaded`. */
   #plain: boolean;
-  /** Connections whose head is being read (sticky routing). */
-  #reading = 0;
+  /** Connections whose head is being read (sticky routing): close() ends them too. */
+  #reading = new Set<unknown>();
   /** Waiting connections whose head the primary read (sticky routing). */
   #prepared = new Map<unknown, Prepared>();
 
@@ -223,9 +223,9 @@ export class RoundRobinHandle {
     // Connections whose head is still coming count against the same bound as waiting ones: a
     // flood of clients that never finish their head (slowloris) cannot exhaust descriptors.
     const limit = this.#listener?.capacity ?? this.#options.maxQueue;
-    if (this.#reading + this.queued >= limit) return this.#drop(connection);
-    this.#reading++;
-    router.prepare(connection).finally(() => this.#reading--).then((prepared) => {
+    if (this.#reading.size + this.queued >= limit) return this.#drop(connection);
+    this.#reading.add(connection);
+    router.prepare(connection).finally(() => this.#reading.delete(connection)).then((prepared) => {
       if (!prepared) return;
       if (this.#closed) return this.#listener?.release(connection);
       this.#prepared.set(connection, prepared);
@@ -242,6 +242,10 @@ export class RoundRobinHandle {
       for (const connection of member.waiting.splice(0)) this.#listener?.release(connection);
     }
     this.#waiting = 0;
+    // A client still sending its head would otherwise keep the primary up to headTimeout and
+    // then get a 408 instead of a closed connection.
+    for (const connection of this.#reading) this.#listener?.release(connection);
+    this.#reading.clear();
     this.#refused.clear();
     this.#prepared.clear();
     await this.#listener?.close();

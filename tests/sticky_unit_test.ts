@@ -275,4 +275,7 @@ test("RoundRobinHandle bounds connections whose head is still coming by the queu
   await flush();
   assert.deepEqual(listener.released, conns.slice(3), "beyond maxQueue, closed at once");
   assert.equal(rr.dropped, 2);
+  // Closing the address closes the connections whose head is still coming, not only the queued.
+  await rr.close();
+  assert.deepEqual(new Set(listener.released), new Set(conns));
 });
