@@ -4,17 +4,17 @@
 // events are re-emitted in Node's order.
 
 import type { EventEmitter } from "node:events";
-import { type Address, ClusterError, type Worker as CoreWorker } from "../mod.ts";
+import { ClusterError, type Worker as CoreWorker, type WorkerEvents } from "../mod.ts";
 import { uncaught } from "./_uncaught.ts";
 import { compatMessage, LEAVING_ACK } from "./_wire.ts";
 import { WorkerProcess } from "./_worker_process.ts";
 import { bindSide, Worker } from "./worker.ts";
 
-/** Node's `listening` address: `address` is `null` for "all interfaces". */
+/** Node's `listening` address: `address` is `null` when listen() named no host. */
 export interface NodeAddress {
-  /** 4 or 6 (4 for "all interfaces", as Node reports `listen(port)`). */
+  /** 4 or 6 (4 when no host was named, as Node reports `listen(port)`). */
   addressType: 4 | 6;
-  /** The host the server listens on; `null` for all interfaces. */
+  /** The host the server listens on; `null` when none was named. */
   address: string | null;
   /** The real port (never 0). */
   port: number;
@@ -138,12 +138,13 @@ export function wrapWorker(id: number, core: CoreWorker, hooks: WorkerHooks): Wo
 }
 
 /** Our address as Node's `listening` event gives it. */
-export function nodeAddress(address: Address): NodeAddress {
-  const any = address.hostname === "::" || address.hostname === "0.0.0.0";
+export function nodeAddress(address: WorkerEvents["listening"][0]): NodeAddress {
+  // Node reports what listen() named (lib/net.js listenInCluster()): no host as IPv4 with a
+  // null address, although it binds "::"; a host as the address it resolved to.
+  const named = address.requested !== null;
   return {
-    // Node reports listen(port) as IPv4 with a null address, although it binds "::".
-    addressType: any || address.family === "IPv4" ? 4 : 6,
-    address: any ? null : address.hostname,
+    addressType: named && address.family === "IPv6" ? 6 : 4,
+    address: named ? address.hostname : null,
     port: address.port,
     fd: undefined,
   };

@@ -89,6 +89,9 @@ export class WorkerRecord implements WorkerLink {
    */
   #handedKeys = new Set<string>();
   #handoffs = 0;
+  /** The hosts its unanswered queries named (by `seq`), then those of its keys (`null`: none). */
+  #asked = new Map<number, string | null>();
+  #requested = new Map<string, string | null>();
 
   constructor(id: number, slot: number, readiness: Readiness, hooks: WorkerRecordHooks) {
     this.id = id;
@@ -240,15 +243,26 @@ export class WorkerRecord implements WorkerLink {
 
   /** Answers the worker's `query` `ack`. Never rejects (a gone worker needs no answer). */
   reply(ack: number, result: QueryResult, handle?: unknown): Promise<void> {
+    const asked = this.#asked.get(ack);
+    this.#asked.delete(ack);
+    if (result.ok && asked !== undefined) this.#requested.set(result.key, asked);
     return this.#channel.sendInternal({ cmd: "reply", ack, result }, handle).catch(() => {});
   }
 
-  /** A server of the worker is bound (the broker accepted its `listening`). */
-  listening(address: Address, resetsOnClose: boolean): void {
+  /** The worker asks for an address (its query `seq`): its `listening` reports `hostname`. */
+  queried(seq: number, hostname: string | null): void {
+    this.#asked.set(seq, hostname);
+  }
+
+  /** A server of the worker is bound at `key` (the broker accepted its `listening`). */
+  listening(address: Address, resetsOnClose: boolean, key: string): void {
     if (resetsOnClose) this.#resetsOnClose = true;
     if (this.#state === "online") this.#state = "listening";
-    this.worker.emit("listening", address);
-    this.#hooks.emit("listening", this.worker, address);
+    // Node's primary reports the host the worker asked for (lib/internal/cluster/child.js
+    // sends its query's `address`), which the bound address cannot tell for "::".
+    const listening = { ...address, requested: this.#requested.get(key) ?? null };
+    this.worker.emit("listening", listening);
+    this.#hooks.emit("listening", this.worker, listening);
     this.#markReady("listening");
   }
 

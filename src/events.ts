@@ -6,8 +6,7 @@
  */
 
 import type { ClusterError } from "./errors.ts";
-import type { Address } from "./types.ts";
-import type { Worker } from "./worker.ts";
+import type { Worker, WorkerEvents } from "./worker.ts";
 
 /**
  * Events of a {@linkcode Cluster}, with the worker they concern first.
@@ -27,8 +26,8 @@ export type ClusterEvents = {
   online: [worker: Worker];
   /** A worker is ready for traffic (see `readiness`). */
   ready: [worker: Worker];
-  /** A server in a worker is bound to `address`. */
-  listening: [worker: Worker, address: Address];
+  /** A server in a worker is bound to `address` (`requested`: the host it named, or `null`). */
+  listening: [worker: Worker, address: WorkerEvents["listening"][0]];
   /** A message from a worker (and the handle sent with it, if any). */
   message: [worker: Worker, message: unknown, handle: unknown];
   /** A worker's IPC channel closed. */

@@ -80,11 +80,14 @@ export class Cluster extends Emitter<ClusterEvents> {
   };
   /** Node's `methodMessageMapping`: the cluster's handler of each server message. */
   #serverMessages: ServerMessageTable = {
-    query: (record, message) => this.#broker.query(record, message),
+    query: (record, message) => {
+      record.queried(message.seq, message.hostname);
+      return this.#broker.query(record, message);
+    },
     listening: (record, message) => {
       // Synchronous, so that "listening" is emitted before messages the worker sent after it.
       if (this.#broker.listening(record, message.key, message.address)) {
-        record.listening(message.address, message.resetsOnClose ?? false);
+        record.listening(message.address, message.resetsOnClose ?? false, message.key);
       } else if (!record.exitedAfterDisconnect) {
         // (A worker being disconnected may report a bind that raced with it: not an error.)
         record.reportBadMessage(`listening on ${message.key}, which it never asked for`);

@@ -17,8 +17,11 @@ export type WorkerEvents = {
   online: [];
   /** The worker is ready for traffic (per the cluster's `readiness`). */
   ready: [];
-  /** A server in the worker is bound. */
-  listening: [address: Address];
+  /**
+   * A server in the worker is bound. `requested` is the host its listen call named (`null`:
+   * none), which `hostname` does not tell: an explicit `"::"` and no host both bind `"::"`.
+   */
+  listening: [address: Address & { readonly requested: string | null }];
   /** A message from the worker (and a handle, if one was sent with it). */
   message: [message: unknown, handle: unknown];
   /** The IPC channel closed. */
