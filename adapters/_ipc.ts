@@ -4,8 +4,13 @@
 //
 // - Sending: a message without a handle is written without a callback (Node's callback costs a
 //   nextTick and a closure per message, ~1 µs of the ~6 µs our send added to raw fork at 64 B);
-//   its promise resolves at once unless the runtime said its write queue is long, from when on
-//   sends wait for their write (so a sender that awaits each send stays bounded).
+//   its promise resolves at once unless the runtime said its write queue is long. From then on
+//   one write at a time carries a callback, and the sends made while it is pending are written
+//   without one and resolve with it: a sender that awaits each send still waits for a write to
+//   complete (so it stays bounded), and a pipelining sender pays no callback per message. A
+//   callback on every congested write (as before) cost 8–18 µs CPU per 16 KiB message in the
+//   sending process on Node and Deno: a pipelined 16 KiB echo keeps the queue long, so every
+//   send took that path (issue #10; docs/performance.md has the measurements).
 // - Deno 2.9 loses a handle written while a message before it is still unread by the peer (the
 //   peer reads both at once and attaches the descriptor to the first), never acknowledges it and
 //   then holds every later send forever (the repro is in docs/reliability.md). On Deno a handle
@@ -61,8 +66,10 @@ export class IpcEndpoint {
   #check: SendCheck | undefined;
   /** Deno: handles wait until the peer read every message before them. */
   #barrier: boolean;
-  /** The runtime said its write queue is long: sends resolve once written. */
+  /** The runtime said its write queue is long: sends resolve once a write completed. */
   #congested = false;
+  /** While congested: the pending write with a callback that later sends resolve with. */
+  #writing: { promise: Promise<void> } | undefined;
   /** A message without a handle was written (by us or by the runtime) and may be unread. */
   #unread = false;
   /** Sends waiting behind a handle that waits for the peer, in order. */
@@ -162,14 +169,23 @@ export class IpcEndpoint {
         this.#unread = true;
         return RESOLVED;
       }
+      if (handle === undefined && this.#writing) {
+        this.#congested = target.send(payload, undefined, QUIET) === false;
+        this.#unread = true;
+        return this.#writing.promise;
+      }
     } catch (error) {
       return Promise.reject(unsendable(error));
     }
     // A socket sent without keepOpen is closed here once the send completed, not by the
     // runtime: Deno may close it before its descriptor was written (the worker gets none).
     const socket = !keepOpen && handle instanceof net.Socket ? handle : undefined;
-    return new Promise<void>((resolve, reject) => {
+    let pending = true;
+    const write = { promise: RESOLVED };
+    write.promise = new Promise<void>((resolve, reject) => {
       const done = (error: Error | null) => {
+        pending = false;
+        if (this.#writing === write) this.#writing = undefined;
         socket?.destroy();
         if (error) reject(error);
         else resolve();
@@ -180,9 +196,14 @@ export class IpcEndpoint {
         // After a handle, the runtime writes nothing until the peer acknowledged it.
         this.#unread = handle === undefined;
       } catch (error) {
+        pending = false;
         reject(unsendable(error));
       }
     });
+    // Handles keep a callback each (their socket is closed in it, and Deno's barrier waits).
+    // A write that already failed or completed (a synchronous callback) is waited for by none.
+    if (handle === undefined && pending) this.#writing = write;
+    return write.promise;
   }
 
   /** Writes an adapter message; a failure shows as the channel's close or error. */
