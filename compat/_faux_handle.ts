@@ -12,6 +12,8 @@ import type { BoundServer, ClusterWorker } from "../mod.ts";
 /** The servers of this worker that our core attached, and their close. */
 export class FauxHandles {
   #open = new Set<() => Promise<void>>();
+  /** The closes of the servers and sockets bound in this worker (a subset of `#open`). */
+  #alone = new Set<() => Promise<void>>();
   #leaving = false;
 
   constructor(worker: ClusterWorker) {
@@ -20,6 +22,13 @@ export class FauxHandles {
     worker.on("shutdown", () => {
       this.#leaving = true;
       for (const close of this.#open) worker.waitUntil(close());
+    });
+    // A channel lost without a disconnect asked for (the worker's own process.disconnect(), a
+    // primary gone) ends the worker at once. Node's primary then closes the pipes it bound for
+    // it, which unlinks their paths; ours bound here, so they close here, before the exit.
+    worker.on("disconnect", () => {
+      if (this.#leaving) return;
+      for (const close of this.#alone) void close();
     });
   }
 
@@ -49,11 +58,16 @@ export class FauxHandles {
     const close = () =>
       closing ??= new Promise<void>((resolve) => {
         this.#open.delete(close);
+        this.#alone.delete(close);
         if (!open()) return resolve();
         target.close(() => resolve());
       });
     this.#open.add(close);
-    target.once("close", () => this.#open.delete(close));
+    this.#alone.add(close);
+    target.once("close", () => {
+      this.#open.delete(close);
+      this.#alone.delete(close);
+    });
   }
 
   /** Makes `server`, which the core attached as `bound`, look like Node's cluster server. */
