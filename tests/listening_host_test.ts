@@ -4,14 +4,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { runtime } from "./_helpers.ts";
-import { freePort, withFixture } from "./_compat_helpers.ts";
+import { withFixture } from "./_compat_helpers.ts";
 
 const FIXTURE = "listening_host.ts";
 
 for (const policy of ["rr", "none"]) {
   test(`compat (${policy}): listening reports the host listen() named`, async () => {
-    const port = await freePort();
-    const env = { PORT: String(port), POLICY: policy, HOSTS: "::,-,0.0.0.0,127.0.0.1" };
+    const env = { POLICY: policy, HOSTS: "::,-,0.0.0.0,127.0.0.1" };
     await withFixture(FIXTURE, env, async (app) => {
       const seen = await app.waitFor((e) => e.ev === "listening" || e.ev === "worker-error", 4);
       if (runtime === "deno" && policy === "none") {
@@ -33,3 +32,13 @@ for (const policy of ["rr", "none"]) {
     });
   });
 }
+
+test("core: the listening address carries the host the worker named as `requested`", async () => {
+  await withFixture("listening_host_core.ts", {}, async (app) => {
+    const seen = await app.waitFor((e) => e.ev === "listening" || e.ev === "error", 2);
+    const by = Object.fromEntries(seen.map((e) => [e.id, e]));
+    assert.equal(by[1]?.requested, "::", JSON.stringify(seen));
+    assert.equal(by[1]?.hostname, "::");
+    assert.equal(by[2]?.requested, null, JSON.stringify(seen));
+  });
+});
