@@ -29,6 +29,7 @@ import { readRole } from "./adapters/_role.ts";
 import { loadAdapter } from "./adapters/mod.ts";
 import { installRuntime } from "./src/_runtime.ts";
 import { currentWorker } from "./src/child.ts";
+export type { BoundUdp, UdpOptions } from "./src/_udp.ts";
 import type { Adapter } from "./src/types.ts";
 
 let adapter: Promise<Adapter> | undefined;
@@ -91,6 +92,7 @@ export type {
   HttpEndpoint,
   Listener,
   ListenOptions,
+  UdpBindOptions,
   ParentChannel,
   ParentEvents,
   Policy,

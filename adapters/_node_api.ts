@@ -6,6 +6,7 @@
 
 import { spawn, type StdioOptions } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import dgram from "node:dgram";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
@@ -26,6 +27,7 @@ import type {
   ServeSource,
   SystemdChannel,
   SpawnOptions,
+  UdpBindOptions,
   WorkerServer,
 } from "../src/types.ts";
 import { ClusterError } from "../src/errors.ts";
@@ -44,6 +46,7 @@ import { fetchListener } from "./_fetch_bridge.ts";
 import { IpcEndpoint, type IpcTarget } from "./_ipc.ts";
 import { attachServer } from "./_http_server.ts";
 import { serveHttp } from "./_metrics_server.ts";
+import { adoptUdp, bindUdp, openUdp } from "./_udp.ts";
 
 /** Marks the listeners the adapter adds to `process` for the worker's IPC channel. */
 export const CORE_LISTENER: unique symbol = Symbol.for("@x/cluster.core-listener");
@@ -376,8 +379,21 @@ export class NodeApiAdapter implements Adapter {
     return attachServer(server as net.Server, source);
   }
 
+  bindUdp(options: UdpBindOptions): Promise<Listener> {
+    return bindUdp(options);
+  }
+
+  adoptUdp(handle: unknown): Listener {
+    return adoptUdp(handle);
+  }
+
+  openUdp(handle: unknown): WorkerServer {
+    return openUdp(handle);
+  }
+
   discard(handle: unknown): void {
-    if (handle instanceof net.Socket) handle.destroy();
+    if (handle instanceof dgram.Socket) handle.close();
+    else if (handle instanceof net.Socket) handle.destroy();
     else if (handle instanceof net.Server) handle.close();
     else if (isRawConnection(handle)) releaseConnection(handle);
   }

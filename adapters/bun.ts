@@ -38,6 +38,7 @@ class BunAdapter extends NodeApiAdapter {
       version: bun.version,
       capabilities: {
         handlePassing: true,
+        sharedUdp: true,
         sharedListenHandle: true,
         reusePort: process.platform === "linux"
           ? true

@@ -49,6 +49,7 @@ class DenoAdapter extends NodeApiAdapter {
       version: deno.version.deno,
       capabilities: {
         handlePassing: true,
+        sharedUdp: true,
         // Measured on Deno 2.9: sending a net.Server closes the sender's copy, so one listen
         // socket cannot live in several workers.
         sharedListenHandle: {

@@ -41,6 +41,7 @@ export function createNodeAdapter(): Adapter {
     version,
     capabilities: {
       handlePassing: true,
+      sharedUdp: true,
       sharedListenHandle: true,
       reusePort: reusePort(version),
       serialization: ["json", "advanced"],

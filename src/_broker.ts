@@ -145,14 +145,15 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
   /** Answers a worker's `query` (Node's `queryServer`): find or create the handle for the key. */
   async query(member: M, q: QueryMessage): Promise<void> {
     const adapter = await this.#adapter;
-    const policy = this.policyFor(adapter, q);
-    const missing = this.#unroutable(policy, q) ?? missingCapability(adapter, policy) ??
+    // UDP is never round-robin (Node's primary shares every dgram socket: SharedHandle).
+    const policy = q.udp ? "shared" : this.policyFor(adapter, q);
+    const missing = q.udp ? missingUdp(adapter, q) : this.#unroutable(policy, q) ?? missingCapability(adapter, policy) ??
       (q.ipv6Only && policy === "reuse-port"
         ? 'ipv6Only is not supported under policy "reuse-port" (each worker binds there); ' +
           'use "round-robin" or "shared"'
         : undefined);
     if (missing) return member.reply(q.seq, { ok: false, code: "UNSUPPORTED", message: missing });
-    const key = handleKey(policy, q);
+    const key = q.udp ? udpKey(q) : handleKey(policy, q);
     let pending = this.#handles.get(key);
     if (!pending) {
       pending = this.#createHandle(adapter, policy, key, q);
@@ -281,6 +282,21 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
       ...(q.ipv6Only ? { ipv6Only: true } : {}),
     };
     if (policy === "reuse-port") return new ReusePortHandle(key, q.port);
+    if (q.udp && adapter.bindUdp && adapter.adoptUdp) {
+      const { bindUdp, adoptUdp } = adapter;
+      const udp = {
+        type: q.udp,
+        hostname: options.hostname,
+        port: q.port,
+        ipv6Only: q.ipv6Only,
+        reuseAddr: q.reuseAddr,
+        fd: q.fd,
+      };
+      return new SharedHandle(key, {
+        bind: () => bindUdp.call(adapter, udp),
+        adopt: (handle) => adoptUdp.call(adapter, handle),
+      });
+    }
     if (policy === "shared") {
       return new SharedHandle(key, {
         bind: (onConnection) => adapter.listen(options, onConnection),
@@ -317,6 +333,40 @@ export function handleKey(
   const port = `${q.port}${q.port === 0 ? `#${q.index}` : ""}`;
   // An IPv6-only bind is another socket than a dual-stack one on the same host and port.
   return `${policy}|${q.hostname ?? ""}|${port}${q.ipv6Only ? "|v6only" : ""}`;
+}
+
+/**
+ * The handle key of a UDP query: "udp4|host|port" (`#index` for port 0, as for TCP).
+ *
+ * @example
+ * ```ts ignore
+ * udpKey({ udp: "udp4", hostname: "127.0.0.1", port: 0, index: 0 }); // "udp4|127.0.0.1|0#0"
+ * ```
+ */
+export function udpKey(
+  q: Pick<QueryMessage, "udp" | "hostname" | "port" | "index" | "ipv6Only" | "fd">,
+): string {
+  if (q.fd !== undefined) return `${q.udp}|fd:${q.fd}`; // Node's key has the fd, no address
+  const port = `${q.port}${q.port === 0 ? `#${q.index}` : ""}`;
+  return `${q.udp}|${q.hostname ?? ""}|${port}${q.ipv6Only ? "|v6only" : ""}`;
+}
+
+/** Why `adapter` cannot share the UDP socket `q` asks for, or `undefined` if it can. */
+function missingUdp(adapter: Adapter, q: QueryMessage): string | undefined {
+  const caps = adapter.capabilities;
+  const where = `${adapter.runtime} ${adapter.version}`;
+  if (q.policy && q.policy !== "shared") {
+    return `Policy "${q.policy}" is not available for UDP: the primary shares every ${q.udp} ` +
+      `socket (policy "shared"); bind it exclusive to have a worker bind alone`;
+  }
+  if (caps.sharedUdp !== true || !adapter.bindUdp || !adapter.adoptUdp || !caps.handlePassing) {
+    const why = caps.sharedUdp === true || caps.sharedUdp === undefined
+      ? "its adapter cannot send UDP sockets to workers"
+      : caps.sharedUdp.reason;
+    return `Workers cannot share ${q.udp} sockets on ${where}: ${why}; bind the socket ` +
+      "exclusive (each worker binds its own port)";
+  }
+  return undefined;
 }
 
 /**

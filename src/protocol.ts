@@ -45,6 +45,12 @@ export interface QueryMessage {
    * then may the primary read request heads (`sticky`, ip-hash with `trustProxy`); absent: false.
    */
   http?: boolean;
+  /** A UDP socket of this type (shared through the primary, never round-robin); absent: TCP. */
+  udp?: "udp4" | "udp6";
+  /** UDP: bind the primary's own descriptor `fd` instead of an address (Node's dgram `fd`). */
+  fd?: number;
+  /** UDP: bind with SO_REUSEADDR (dgram's `reuseAddr`); absent: false. */
+  reuseAddr?: boolean;
 }
 
 /** A worker's server is bound (after a `query`). */
@@ -192,6 +198,12 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
       if (typeof ipv6Only !== "boolean") return "query: bad ipv6Only";
       const http = own(m, "http") ?? false;
       if (typeof http !== "boolean") return "query: bad http";
+      const udp = own(m, "udp");
+      if (udp !== undefined && udp !== "udp4" && udp !== "udp6") return "query: bad udp";
+      const fd = own(m, "fd");
+      if (fd !== undefined && !(Number.isInteger(fd) && (fd as number) >= 0)) return "query: bad fd";
+      const reuseAddr = own(m, "reuseAddr") ?? false;
+      if (typeof reuseAddr !== "boolean") return "query: bad reuseAddr";
       if (scheduler !== null && !SCHEDULERS.includes(scheduler as SchedulerName)) {
         return "query: bad scheduler";
       }
@@ -219,6 +231,9 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
         ...(scheduler === null ? {} : { scheduler: scheduler as SchedulerName }),
         ...(ipv6Only ? { ipv6Only } : {}),
         ...(http ? { http } : {}),
+        ...(udp ? { udp: udp as "udp4" | "udp6" } : {}),
+        ...(udp && fd !== undefined ? { fd: fd as number } : {}),
+        ...(udp && reuseAddr ? { reuseAddr } : {}),
       };
     }
     case "listening": {

@@ -41,6 +41,27 @@ export interface Capabilities {
   readonly reusePort: true | { readonly reason: string };
   /** Serializations the IPC channel supports. */
   readonly serialization: readonly Serialization[];
+  /**
+   * A bound UDP socket sent to several processes receives in each (workers' `udp4`/`udp6`
+   * sockets share it, as Node's SharedHandle); absent or a reason: not available.
+   */
+  readonly sharedUdp?: true | { readonly reason: string };
+}
+
+/** A UDP socket the primary binds for workers (Node's `dgram` SharedHandle). */
+export interface UdpBindOptions {
+  /** The socket type. */
+  type: "udp4" | "udp6";
+  /** The address; `undefined` binds every address of the type. */
+  hostname: string | undefined;
+  /** The port; 0 picks one. */
+  port: number;
+  /** Bind IPv6 only (`udp6`). */
+  ipv6Only?: boolean;
+  /** Bind with SO_REUSEADDR. */
+  reuseAddr?: boolean;
+  /** Wrap this descriptor of the primary (already bound) instead of binding an address. */
+  fd?: number;
 }
 
 /** What the core passes to {@linkcode Adapter.spawn}. */
@@ -354,4 +375,10 @@ export interface Adapter {
   attach(server: unknown, source: ServeSource): Promise<WorkerServer>;
   /** Closes a handle received over IPC that nobody will use. */
   discard(handle: unknown): void;
+  /** Binds a UDP socket in the primary to share (`capabilities.sharedUdp`). */
+  bindUdp?(options: UdpBindOptions): Promise<Listener>;
+  /** Wraps a bound UDP socket a worker lent, to pass it on. */
+  adoptUdp?(handle: unknown): Listener;
+  /** A worker's server over a UDP socket received from the primary (`socket` is the handle). */
+  openUdp?(handle: unknown): WorkerServer;
 }
