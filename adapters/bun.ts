@@ -39,6 +39,8 @@ class BunAdapter extends NodeApiAdapter {
       capabilities: {
         handlePassing: true,
         sharedUdp: true,
+        readHead: true, // adapters/_head_reader.ts
+        peerAddress: true,
         sharedListenHandle: true,
         reusePort: process.platform === "linux"
           ? true

@@ -50,6 +50,8 @@ class DenoAdapter extends NodeApiAdapter {
       capabilities: {
         handlePassing: true,
         sharedUdp: true,
+        readHead: true, // adapters/_head_reader.ts
+        peerAddress: true,
         // Measured on Deno 2.9: sending a net.Server closes the sender's copy, so one listen
         // socket cannot live in several workers.
         sharedListenHandle: {

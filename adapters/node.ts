@@ -42,6 +42,8 @@ export function createNodeAdapter(): Adapter {
     capabilities: {
       handlePassing: true,
       sharedUdp: true,
+      readHead: true, // adapters/_head_reader.ts
+      peerAddress: true,
       sharedListenHandle: true,
       reusePort: reusePort(version),
       serialization: ["json", "advanced"],

@@ -152,7 +152,10 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
         ? 'ipv6Only is not supported under policy "reuse-port" (each worker binds there); ' +
           'use "round-robin" or "shared"'
         : undefined);
-    if (missing) return member.reply(q.seq, { ok: false, code: "UNSUPPORTED", message: missing });
+    const unreadable = missing ?? this.#unreadable(adapter, policy, q);
+    if (unreadable) {
+      return member.reply(q.seq, { ok: false, code: "UNSUPPORTED", message: unreadable });
+    }
     const key = q.udp ? udpKey(q) : handleKey(policy, q);
     let pending = this.#handles.get(key);
     if (!pending) {
@@ -237,6 +240,26 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
     if (sticky) return { ...sticky, claims: this.#claims };
     const scheduler = q.scheduler ?? this.#options.scheduler;
     if (trustProxy && scheduler === "ip-hash") return { ...DEFAULTS.sticky, claims: undefined };
+    return undefined;
+  }
+
+  /**
+   * Why the adapter cannot do the L7 work a round-robin address of `q` needs (read heads, tell
+   * peers), or `undefined`: refused rather than routing nothing by key, silently.
+   */
+  #unreadable(adapter: Adapter, policy: Policy, q: QueryMessage): string | undefined {
+    if (policy !== "round-robin") return undefined;
+    const caps = adapter.capabilities, where = `${adapter.runtime} ${adapter.version}`;
+    const why = (cap: true | { reason: string } | undefined, name: string) =>
+      cap === undefined ? `its adapter does not declare the '${name}' capability` : (cap as { reason: string }).reason;
+    if (this.#routing(q) && caps.readHead !== true) {
+      return `${this.#options.sticky ? "'sticky' routing" : "ip-hash with 'trustProxy'"} reads ` +
+        `request heads in the primary, which ${where} cannot: ${why(caps.readHead, "readHead")}`;
+    }
+    if ((q.scheduler ?? this.#options.scheduler) === "ip-hash" && caps.peerAddress !== true) {
+      return `Scheduler "ip-hash" needs each client's address in the primary, which ${where} ` +
+        `cannot tell: ${why(caps.peerAddress, "peerAddress")}; use another scheduler`;
+    }
     return undefined;
   }
 

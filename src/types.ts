@@ -46,6 +46,18 @@ export interface Capabilities {
    * sockets share it, as Node's SharedHandle); absent or a reason: not available.
    */
   readonly sharedUdp?: true | { readonly reason: string };
+  /**
+   * A primary's round-robin listener can read a connection's request head and still hand the
+   * connection over with those bytes (`Listener` + `HeadReader`, src/scheduler_types.ts): needed
+   * by `sticky` and by ip-hash with `trustProxy`. Absent or a reason: such addresses are
+   * refused with `UNSUPPORTED`.
+   */
+  readonly readHead?: true | { readonly reason: string };
+  /**
+   * A primary's round-robin listener can tell a connection's peer address (`PeerReader`):
+   * needed by ip-hash. Absent or a reason: such addresses are refused with `UNSUPPORTED`.
+   */
+  readonly peerAddress?: true | { readonly reason: string };
 }
 
 /** A UDP socket the primary binds for workers (Node's `dgram` SharedHandle). */

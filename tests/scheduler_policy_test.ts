@@ -164,3 +164,27 @@ test("a worker's load reports count only for addresses it got connections on (ot
   assert.equal(record.activeConnections(), 0);
   assert.deepEqual(errors, []);
 });
+
+test("query() refuses sticky and ip-hash with UNSUPPORTED where the adapter lacks readHead / peerAddress", async () => {
+  const limits = { maxHeadSize: 16384, headTimeout: 10_000, claimWait: 0, claimTtl: 600_000, maxClaims: 100 };
+  const make = (capabilities: Record<string, unknown>, options: Record<string, unknown>) =>
+    new ServerBroker(
+      Promise.resolve({ ...adapter, capabilities: { ...adapter.capabilities, ...capabilities } } as Adapter),
+      { policy: undefined, maxInFlight: 4, strictReloads: false, predecessor: () => undefined, ...options },
+    );
+  const rr = query({ policy: "round-robin", http: true });
+  const sticky = { sticky: { header: "x-user", ...limits } };
+  const noHeads = await answer(make({}, sticky), rr);
+  assert.equal((noHeads as { code: string }).code, "UNSUPPORTED");
+  assert.match((noHeads as { message: string }).message, /'sticky' routing reads request heads .*fake 1\.0.*'readHead'/);
+  const why = await answer(make({ readHead: { reason: "no streams here" } }, { trustProxy: true }), query({ ...rr, scheduler: "ip-hash" }));
+  assert.match((why as { message: string }).message, /ip-hash with 'trustProxy'.*no streams here/);
+  const noPeers = await answer(make({ readHead: true }, {}), query({ ...rr, scheduler: "ip-hash" }));
+  assert.match((noPeers as { message: string }).message, /"ip-hash" needs each client's address.*'peerAddress'/);
+  // Declared: the query goes on to bind (the fake adapter cannot: another error, not UNSUPPORTED).
+  const declared = await answer(make({ readHead: true, peerAddress: true }, sticky), query({ ...rr, scheduler: "ip-hash" }));
+  assert.notEqual((declared as { code?: string }).code, "UNSUPPORTED");
+  // A net server's address reads no heads: sticky needs nothing of the adapter there.
+  const plain = await answer(make({}, sticky), query({ policy: "round-robin" }));
+  assert.notEqual((plain as { code?: string }).code, "UNSUPPORTED");
+});
