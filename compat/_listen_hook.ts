@@ -11,6 +11,7 @@ import http from "node:http";
 import net from "node:net";
 import process from "node:process";
 import type { ClusterWorker } from "../mod.ts";
+import { bindShared, receivedSockets } from "./_dgram.ts";
 import { FauxHandles } from "./_faux_handle.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -69,13 +70,20 @@ export function installListenHook(worker: ClusterWorker): void {
     Object.defineProperty(hooked, ROUTED, { value: original });
     proto.listen = hooked as typeof proto.listen;
   }
-  // UDP sockets bind in the worker (Node shares them through the primary); as Node's, they are
-  // closed when the worker disconnects, unless bound `exclusive`.
+  // A worker's UDP sockets share their address through the primary (_dgram.ts), as Node's;
+  // those that bind alone (a `bind({ fd })` Node rejects, `exclusive`) are closed on
+  // disconnect unless exclusive, as Node closes the handles its workers got from the primary.
   const bind = dgram.Socket.prototype.bind as unknown as (...args: unknown[]) => dgram.Socket;
   if (!Object.hasOwn(bind, ROUTED)) {
+    const received = receivedSockets(worker);
     const hookedBind = function (this: dgram.Socket, ...args: unknown[]) {
+      if (bindShared(worker, this, args)) return this;
       const first = args[0] as { exclusive?: unknown } | null | undefined;
-      if (!(typeof first === "object" && first?.exclusive)) handles.trackSocket(this);
+      const plain = typeof first !== "object" || first === null ||
+        Object.getPrototypeOf(first) === Object.prototype;
+      // A socket child_process binds to a received handle is the core's (closed by it).
+      if (!plain) received(this);
+      else if (!first?.exclusive) handles.trackSocket(this);
       return bind.apply(this, args);
     };
     Object.defineProperty(hookedBind, ROUTED, { value: bind });

@@ -17,6 +17,7 @@ import {
   decodeAtWorker,
   LOAD_INTERVAL,
   type PrimaryToWorker,
+  type QueryMessage,
   type QueryResult,
 } from "./protocol.ts";
 import type {
@@ -32,6 +33,7 @@ import type {
 import { POLICIES } from "./types.ts";
 import { type SchedulerName, SCHEDULERS } from "./scheduler_types.ts";
 import { fromBase64 } from "./_sticky_bytes.ts";
+import { type BoundUdp, type UdpOptions, validateUdpOptions } from "./_udp.ts";
 
 /** A worker's link to its primary, once connected. */
 type Connection = { adapter: Adapter; parent: ParentChannel; channel: Channel };
@@ -276,6 +278,36 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   }
 
   /**
+   * Binds a UDP socket shared with the other workers that bind the same type and address, as
+   * node:cluster shares a worker's dgram sockets: the primary binds it once and every worker
+   * receives on it (each datagram reaches one of them). Rejects with `ClusterError`: the system
+   * code if binding failed, `UNSUPPORTED` where the runtime cannot share UDP sockets.
+   *
+   * @example
+   * ```ts ignore
+   * const { port, socket } = await Cluster.worker.bindUdp({ type: "udp4", port: 5300 });
+   * ```
+   */
+  async bindUdp(options: UdpOptions = {}): Promise<BoundUdp> {
+    validateUdpOptions(options);
+    const { type = "udp4", ipv6Only, reuseAddr, fd, ...rest } = options;
+    const query = { udp: type, ...(fd === undefined ? {} : { fd }), ...(reuseAddr ? { reuseAddr } : {}) };
+    let socket: unknown;
+    const open = (adapter: Adapter, source: ServeSource): Promise<WorkerServer> => {
+      if (!adapter.openUdp || source.kind !== "handle") {
+        if (source.kind === "handle") adapter.discard(source.handle);
+        throw new ClusterError("UNSUPPORTED", `${adapter.runtime} cannot receive UDP sockets`);
+      }
+      const server = adapter.openUdp(source.handle);
+      socket = server.listenHandle;
+      return Promise.resolve(server);
+    };
+    const bound = await this.#bind({ ...rest, ...(ipv6Only ? { ipv6Only } : {}) }, "listen", false, open, query);
+    const { hostname, port, family, close } = bound;
+    return { hostname, port, family, socket, close };
+  }
+
+  /**
    * Stops gracefully: emits `shutdown` and aborts `signal`, closes this worker's servers
    * (in-flight requests finish, keep-alive clients are told to close), waits for `waitUntil()`
    * work, then closes its channel; then the process exits.
@@ -299,12 +331,13 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     api: "serve" | "listen",
     http: boolean,
     start: (adapter: Adapter, source: ServeSource) => Promise<WorkerServer>,
+    udp?: Partial<Pick<QueryMessage, "udp" | "fd" | "reuseAddr">>,
   ): Promise<BoundServer> {
     validateServeOptions(options);
     const { adapter, channel } = await this.#ready;
     let index = 0;
     if ((options.port ?? 0) === 0) {
-      const zero = `${options.policy ?? ""}|${options.hostname ?? ""}`;
+      const zero = `${udp?.udp ?? ""}|${options.policy ?? ""}|${options.hostname ?? ""}`;
       index = this.#zeroPortServers.get(zero) ?? 0;
       this.#zeroPortServers.set(zero, index + 1);
     }
@@ -319,6 +352,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       scheduler: options.scheduler ?? null,
       ...(options.ipv6Only ? { ipv6Only: true } : {}),
       ...(http ? { http: true } : {}),
+      ...udp,
       // The primary's default policy depends on it: "reuse-port" for serve() where the runtime
       // has it (each worker runs the runtime's fastest server), "round-robin" for listen().
       api,
