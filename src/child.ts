@@ -33,6 +33,7 @@ import type {
 import { POLICIES } from "./types.ts";
 import { type SchedulerName, SCHEDULERS } from "./scheduler_types.ts";
 import { fromBase64 } from "./_sticky_bytes.ts";
+import { LoadReporter } from "./_load_reporter.ts";
 import { type BoundUdp, type UdpOptions, validateUdpOptions } from "./_udp.ts";
 
 /** A worker's link to its primary, once connected. */
@@ -123,9 +124,8 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   #metrics = new WorkerMetrics();
   /** countRequests(): readers of requests served by servers the core does not run. */
   #requestCounters: Array<() => number> = [];
-  /** Round-robin keys: the open-connection count last reported to the primary. */
-  #reported = new Map<string, number>();
-  #loadTimer: ReturnType<typeof setInterval> | undefined;
+  /** Reports round-robin servers' open connections; created with the first one. */
+  #load: LoadReporter | undefined;
 
   /** Used by the package entry; get the instance from `Cluster.worker`. */
   constructor(
@@ -400,7 +400,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       close: async () => {
         if (this.#servers.get(key) !== server) return;
         this.#servers.delete(key);
-        this.#reported.delete(key);
+        this.#load?.forget(key);
         await server.close();
         this.#closedRequests += server.requests;
         await channel.sendInternal({ cmd: "close", key }).catch(() => {});
@@ -408,23 +408,15 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     };
   }
 
-  /**
-   * Reports the open connections of round-robin `key` to the primary (its least-connections
-   * scheduler reads them): changes are batched, at most one `load` per key every
-   * `LOAD_INTERVAL` ms, and each `newconn` reply carries the count at once.
-   */
+  /** Reports the open connections of round-robin `key` to the primary (src/_load_reporter.ts). */
   #watchLoad(adapter: Adapter, channel: Channel, key: string): void {
-    this.#reported.set(key, 0);
-    if (this.#loadTimer !== undefined) return;
-    this.#loadTimer = setInterval(() => {
-      for (const [k, last] of this.#reported) {
-        const active = this.#servers.get(k)?.connections ?? 0;
-        if (active === last) continue;
-        this.#reported.set(k, active);
-        channel.sendInternal({ cmd: "load", key: k, active }).catch(() => {});
-      }
-    }, LOAD_INTERVAL);
-    adapter.unrefTimer(this.#loadTimer);
+    this.#load ??= new LoadReporter({
+      connections: (k) => this.#servers.get(k)?.connections,
+      send: (k, active) => void channel.sendInternal({ cmd: "load", key: k, active }).catch(() => {}),
+      unref: (timer) => adapter.unrefTimer(timer),
+      interval: LOAD_INTERVAL,
+    });
+    this.#load.watch(key);
   }
 
   #connect(
@@ -527,12 +519,11 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
         const head = m.head === undefined ? undefined : fromBase64(m.head);
         const accepted = handle !== undefined && (server?.accept(handle, head) ?? false);
         if (!accepted && handle !== undefined) adapter.discard(handle);
-        const active = server?.connections;
-        if (active === undefined || !this.#reported.has(m.key)) {
+        const active = this.#load?.replied(m.key);
+        if (active === undefined) {
           channel.sendInternal({ cmd: "reply", ack: m.seq, accepted }).catch(() => {});
           return;
         }
-        this.#reported.set(m.key, active);
         channel.sendInternal({ cmd: "reply", ack: m.seq, accepted, active }).catch(() => {});
         return;
       }
@@ -554,6 +545,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
 
   #onDisconnect(adapter: Adapter, channel: Channel): void {
     channel.close("the primary disconnected");
+    this.#load?.stop(); // nobody to report to
     this.emit("disconnect");
     if (this.lingerAfterDisconnect && this.#disconnecting) return;
     // No orphans: without a primary there is nobody to route to us or to supervise us.
