@@ -41,8 +41,8 @@ export class FauxHandles {
   }
 
   /**
-   * A bound UDP socket of this worker (it binds alone: the core shares no UDP port yet): closed
-   * on disconnect, as Node closes the UDP handles its workers got from the primary.
+   * A UDP socket of this worker (shared through the primary, or bound alone when `exclusive`):
+   * closed on disconnect, as Node closes the UDP handles its workers got from the primary.
    */
   trackSocket(socket: dgram.Socket): void {
     let open = true;
