@@ -47,12 +47,8 @@ export type {
   ShutdownOptions,
   StickyOptions,
 } from "./src/options.ts";
-export {
-  type BoundServer,
-  ClusterWorker,
-  type ClusterWorkerEvents,
-  type ServeOptions,
-} from "./src/child.ts";
+export { type BoundServer, ClusterWorker, type ClusterWorkerEvents } from "./src/child.ts";
+export type { ServeOptions } from "./src/serve_options.ts";
 export { Worker, type WorkerEvents, type WorkerState } from "./src/worker.ts";
 export type {
   ClusterStats,

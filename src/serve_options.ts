@@ -1,0 +1,65 @@
+// The options of `Cluster.worker.serve()` / `listen()` and their validation, checked in the
+// worker before a query goes to the primary.
+
+import type { Policy } from "./types.ts";
+import { POLICIES } from "./types.ts";
+import { type SchedulerName, SCHEDULERS } from "./scheduler_types.ts";
+
+/** Where a worker's server listens. */
+export interface ServeOptions {
+  /** Port; all workers asking for 0 share one real port chosen once. @default 0 */
+  port?: number;
+  /** Interface to bind. @default all interfaces */
+  hostname?: string;
+  /** Overrides the cluster's policy for this address. @default the cluster's `policy` */
+  policy?: Policy;
+  /** Listen backlog. @default the runtime's */
+  backlog?: number;
+  /**
+   * Overrides the cluster's `scheduler` for this address with a built-in one (a function can
+   * only be given to the Cluster, in the primary). Needs policy `"round-robin"` (the default
+   * when it is set). @default the cluster's `scheduler`
+   */
+  scheduler?: SchedulerName;
+  /**
+   * Bind IPv6 only: with host `::`, IPv4 stays free for others (Node's `ipv6Only`). Not with
+   * policy `"reuse-port"` (refused with `UNSUPPORTED`). @default false
+   */
+  ipv6Only?: boolean;
+}
+
+/**
+ * Throws a `TypeError`/`RangeError` naming the bad field of `o`, before anything is sent to the
+ * primary.
+ *
+ * @example
+ * ```ts
+ * import { validateServeOptions } from "./serve_options.ts";
+ * validateServeOptions({ port: 8000 }); // fine
+ * ```
+ */
+export function validateServeOptions(o: ServeOptions): void {
+  if (typeof o !== "object" || o === null) throw new TypeError("Serve options must be an object");
+  if (o.port !== undefined && !(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535)) {
+    throw new RangeError(`Invalid port: expected an integer from 0 to 65535, got ${o.port}`);
+  }
+  if (o.hostname !== undefined && typeof o.hostname !== "string") {
+    throw new TypeError(`Invalid hostname: expected a string, got ${typeof o.hostname}`);
+  }
+  if (o.ipv6Only !== undefined && typeof o.ipv6Only !== "boolean") {
+    throw new TypeError(`Invalid ipv6Only: expected a boolean, got ${typeof o.ipv6Only}`);
+  }
+  if (o.policy !== undefined && !POLICIES.includes(o.policy)) {
+    throw new TypeError(`Invalid policy "${o.policy}": use one of ${POLICIES.join(", ")}`);
+  }
+  if (o.scheduler !== undefined && !SCHEDULERS.includes(o.scheduler)) {
+    const hint = typeof o.scheduler === "function"
+      ? "a function can only be the Cluster's `scheduler` option, in the primary"
+      : `use one of ${SCHEDULERS.join(", ")}`;
+    throw new TypeError(`Invalid scheduler ${describeValue(o.scheduler)}: ${hint}`);
+  }
+}
+
+function describeValue(value: unknown): string {
+  return typeof value === "string" ? `"${value}"` : `(a ${typeof value})`;
+}
