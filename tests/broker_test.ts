@@ -4,21 +4,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type BrokerMember, handleKey, missingCapability, ServerBroker } from "../src/_broker.ts";
 import type { QueryMessage, QueryResult } from "../src/protocol.ts";
-import type { Adapter, Capabilities } from "../src/types.ts";
+import { fakeAdapter } from "./_fake_adapter.ts";
 
-function adapter(capabilities: Partial<Capabilities> = {}): Adapter {
-  return {
-    runtime: "fake",
-    version: "1.0",
-    capabilities: {
-      handlePassing: true,
-      sharedListenHandle: true,
-      reusePort: true,
-      serialization: ["json"],
-      ...capabilities,
-    },
-  } as Adapter;
-}
+const adapter = fakeAdapter;
 
 const query = (q: Partial<QueryMessage> = {}): QueryMessage => ({
   cmd: "query",

@@ -8,19 +8,11 @@ import { resolveOptions } from "../src/_resolve_options.ts";
 import { ClusterError } from "../src/errors.ts";
 import type { QueryMessage, QueryResult } from "../src/protocol.ts";
 import type { SchedulerOption } from "../src/scheduler_types.ts";
-import type { Adapter } from "../src/types.ts";
+import type { Capabilities } from "../src/types.ts";
+import { fakeAdapter } from "./_fake_adapter.ts";
 import { withFixture } from "./_helpers.ts";
 
-const adapter = {
-  runtime: "fake",
-  version: "1.0",
-  capabilities: {
-    handlePassing: true,
-    sharedListenHandle: true,
-    reusePort: true,
-    serialization: ["json"],
-  },
-} as unknown as Adapter;
+const adapter = fakeAdapter();
 
 const query = (q: Partial<QueryMessage> = {}): QueryMessage => ({
   cmd: "query",
@@ -167,9 +159,9 @@ test("a worker's load reports count only for addresses it got connections on (ot
 
 test("query() refuses sticky and ip-hash with UNSUPPORTED where the adapter lacks readHead / peerAddress", async () => {
   const limits = { maxHeadSize: 16384, headTimeout: 10_000, claimWait: 0, claimTtl: 600_000, maxClaims: 100 };
-  const make = (capabilities: Record<string, unknown>, options: Record<string, unknown>) =>
+  const make = (capabilities: Partial<Capabilities>, options: Record<string, unknown>) =>
     new ServerBroker(
-      Promise.resolve({ ...adapter, capabilities: { ...adapter.capabilities, ...capabilities } } as Adapter),
+      Promise.resolve(fakeAdapter(capabilities)),
       { policy: undefined, maxInFlight: 4, strictReloads: false, predecessor: () => undefined, ...options },
     );
   const rr = query({ policy: "round-robin", http: true });

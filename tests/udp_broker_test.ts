@@ -4,20 +4,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type BrokerMember, ServerBroker, udpKey } from "../src/_broker.ts";
 import type { QueryMessage, QueryResult } from "../src/protocol.ts";
-import type { Adapter } from "../src/types.ts";
+import { fakeAdapter } from "./_fake_adapter.ts";
 
 test("udp: the broker answers UNSUPPORTED where the adapter cannot share UDP sockets", async () => {
-  const adapter = {
-    runtime: "fake",
-    version: "1.0",
-    capabilities: {
-      handlePassing: true,
-      sharedListenHandle: true,
-      reusePort: true,
-      serialization: ["json"],
-      sharedUdp: { reason: "its IPC cannot carry datagram sockets" },
-    },
-  } as unknown as Adapter;
+  const adapter = fakeAdapter({ sharedUdp: { reason: "its IPC cannot carry datagram sockets" } });
   const broker = new ServerBroker(Promise.resolve(adapter), {
     policy: undefined,
     maxInFlight: 4,
