@@ -67,8 +67,12 @@ export function bootWorker(settings: WorkerSettings): void {
   interceptNativeServe(worker, settings, {
     bound(engine, hostname, port) {
       holdChannel();
-      ready();
+      // The address first: both go out in this order on the one channel, so the primary knows
+      // it when the last worker's "ready" completes the start. Sent after "ready", it could
+      // reach the primary after the start line was printed without it (a worker's two
+      // messages may arrive in two reads, with another worker's "ready" read in between).
       tell({ [CLI_MESSAGE_KEY]: "listening", engine, hostname, port });
+      ready();
     },
     notice: (text) => tell({ [CLI_MESSAGE_KEY]: "notice", text }),
   });
