@@ -98,6 +98,7 @@ export type {
   ProcessMonitor,
   Serialization,
   ServerEngine,
+  ServeEngineOptions,
   ServeSource,
   SpawnOptions,
   StdioOption,

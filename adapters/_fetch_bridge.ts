@@ -15,6 +15,7 @@
 import { Buffer } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FetchHandler } from "../src/types.ts";
+import { recorded, type RecordedResponse } from "./_fast_response.ts";
 import { lazyRequest } from "./_fetch_request.ts";
 import { type StaticBody, staticBody } from "./_fetch_static_body.ts";
 
@@ -54,6 +55,10 @@ export function fetchListener(
 /** Sends `response`; a failure on the way becomes a 500 (or a destroyed socket). */
 function send(req: IncomingMessage, res: ServerResponse, response: Response): void {
   try {
+    const parts = typeof response === "object" && response !== null
+      ? recorded(response)
+      : undefined;
+    if (parts !== undefined) return sendRecorded(req, res, parts);
     if (!(response instanceof Response)) {
       throw new TypeError(
         `Invalid handler result: expected a Response, got ${
@@ -66,6 +71,16 @@ function send(req: IncomingMessage, res: ServerResponse, response: Response): vo
   } catch (error) {
     failed(res, error);
   }
+}
+
+/** A response of `_fast_response.ts` that nothing read: its parts go out as they are. */
+function sendRecorded(req: IncomingMessage, res: ServerResponse, parts: RecordedResponse): void {
+  if (res.destroyed) return;
+  const { status, body } = parts;
+  const head = parts.head.slice();
+  const bodiless = status < 200 || status === 204 || status === 304;
+  if (!bodiless) head.push("content-length", String(byteLength(body)));
+  end(res, status, parts.statusText, head, bodiless || req.method === "HEAD" ? null : body);
 }
 
 function failed(res: ServerResponse, error: unknown): void {

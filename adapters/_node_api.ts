@@ -24,6 +24,7 @@ import type {
   ProcessEvents,
   ProcessHandle,
   ProcessMonitor,
+  ServeEngineOptions,
   ServeSource,
   SystemdChannel,
   SpawnOptions,
@@ -42,6 +43,7 @@ import {
   takeRawConnections,
 } from "./_raw_connections.ts";
 import { addressOf, loopbackFor } from "./_address.ts";
+import { installFastResponse } from "./_fast_response.ts";
 import { fetchListener } from "./_fetch_bridge.ts";
 import { IpcEndpoint, type IpcTarget } from "./_ipc.ts";
 import { attachServer } from "./_http_server.ts";
@@ -364,7 +366,15 @@ export class NodeApiAdapter implements Adapter {
     };
   }
 
-  serve(source: ServeSource, handler: FetchHandler): Promise<WorkerServer> {
+  // Deno's and Bun's adapters call this without options when they fall back to node:http: their
+  // Response is read without undici's cost, and Bun.serve/Deno.serve elsewhere in the process
+  // need the runtime's own class, so only Node replaces it.
+  serve(
+    source: ServeSource,
+    handler: FetchHandler,
+    options: ServeEngineOptions = { fastResponse: false },
+  ): Promise<WorkerServer> {
+    if (options.fastResponse && this.runtime === "node") installFastResponse();
     return this.attach(http.createServer(fetchListener(handler)), source);
   }
 

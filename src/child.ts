@@ -238,7 +238,8 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     if (typeof handler !== "function") {
       throw new TypeError(`Cannot serve: handler must be a function, got ${typeof handler}`);
     }
-    return this.#bind(options, "serve", true, (adapter, source) => adapter.serve(source, handler));
+    return this.#bind(options, "serve", true, (adapter, source) =>
+      adapter.serve(source, handler, { fastResponse: options.fastResponse !== false }));
   }
 
   /**

@@ -233,6 +233,12 @@ export type ServeSource =
     lendable: boolean;
   };
 
+/** How an adapter runs a fetch handler (from `ServeOptions`, defaults applied). */
+export interface ServeEngineOptions {
+  /** Whether the handler's `Response` may be the recording class (`ServeOptions.fastResponse`). */
+  fastResponse: boolean;
+}
+
 /** The HTTP (or TCP) server implementation that runs a worker's handler. */
 export type ServerEngine = "Deno.serve" | "Bun.serve" | "node:http" | "node:net";
 
@@ -382,7 +388,11 @@ export interface Adapter {
   /** The channel to the primary, when this process is a worker; connects it. */
   connectParent(events: ParentEvents): ParentChannel | undefined;
   /** Starts a fetch-handler server on a source. */
-  serve(source: ServeSource, handler: FetchHandler): Promise<WorkerServer>;
+  serve(
+    source: ServeSource,
+    handler: FetchHandler,
+    options: ServeEngineOptions,
+  ): Promise<WorkerServer>;
   /** Makes a user's `node:net`/`node:http` server take its connections from a source. */
   attach(server: unknown, source: ServeSource): Promise<WorkerServer>;
   /** Closes a handle received over IPC that nobody will use. */
