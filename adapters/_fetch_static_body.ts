@@ -6,8 +6,11 @@
 // undici keeps its state in `#private` fields and Bun's Response is native, so neither shows the body: there
 // this module answers `undefined` and the caller takes the public path (read the stream).
 //
-// The shape is checked at load time against Responses whose bodies we know, so a runtime that
-// changed its internals falls back to the public path instead of sending a wrong body.
+// The shape is checked at the first call against Responses whose bodies we know, so a runtime
+// that changed its internals falls back to the public path instead of sending a wrong body. Not
+// at load time: the probe's `new Response()` loads Node's undici (20–28 ms measured on Node 24),
+// which a worker would pay before it listens and a primary that serves nothing would pay at all
+// (issue #10, startup).
 
 /** A body sent in one write. */
 export type StaticBody = string | Uint8Array;
@@ -21,7 +24,8 @@ interface InnerResponse {
   body: { streamOrStatic: unknown } | null;
 }
 
-const symbols = internalSymbols();
+/** Deno's symbols; `undefined`: not there or not what we expect; `null`: not probed yet. */
+let symbols: Symbols | undefined | null = null;
 
 /**
  * The body of `response` as the string or bytes it was made from; `null` if it has none;
@@ -38,6 +42,7 @@ const symbols = internalSymbols();
  * ```
  */
 export function staticBody(response: Response): StaticBody | null | undefined {
+  if (symbols === null) symbols = internalSymbols();
   return symbols === undefined ? undefined : peek(response, symbols);
 }
 
