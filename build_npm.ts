@@ -14,6 +14,9 @@
  *                                        script/package.json)
  *   3. declarations.ts  rewrite `.ts` specifiers in the .d.ts files to `.js` (tsc's
  *                       rewriteRelativeImportExtensions does it for JavaScript only);
+ *      bundle.ts        the core (mod, internal and everything they import) in one _bundle.js
+ *                       per format, so that a process loads one file, not ~60 (startup,
+ *                       issue #10); mod.js and internal.js become facades over it;
  *      verify.ts        every relative specifier resolves to an emitted file, and the published
  *                       .d.ts files do not reference Deno or Bun types;
  *   4. package_json.ts  write npm/package.json; exports.ts checks that its export map agrees
@@ -37,6 +40,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { BuildError, info, step } from "./scripts/npm_build/_run.ts";
 import { listFiles } from "./scripts/npm_build/_text.ts";
+import { BUNDLE_FILE, bundleCore, CORE_ENTRIES } from "./scripts/npm_build/bundle.ts";
 import { compile, FORMATS } from "./scripts/npm_build/compile.ts";
 import {
   checkPublishedFiles,
@@ -73,6 +77,9 @@ async function build(config: Config): Promise<string> {
   await compile(config, outDir, "script");
   writeJson(path.join(outDir, "script", "package.json"), { type: "commonjs" });
   info("wrote npm/script/package.json");
+
+  step(`Bundling the core (${CORE_ENTRIES.join(", ")} and their imports) into ${BUNDLE_FILE}`);
+  info(`npm/esm, npm/script: ${bundleCore(outDir)} modules in ${BUNDLE_FILE}, facades over it`);
 
   step("Rewriting .ts specifiers in declaration files");
   for (const format of FORMATS) {
