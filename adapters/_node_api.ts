@@ -43,8 +43,6 @@ import {
   takeRawConnections,
 } from "./_raw_connections.ts";
 import { addressOf, loopbackFor } from "./_address.ts";
-import { installFastResponse } from "./_fast_response.ts";
-import { fetchListener } from "./_fetch_bridge.ts";
 import { IpcEndpoint, type IpcTarget } from "./_ipc.ts";
 import { attachServer } from "./_http_server.ts";
 import { serveHttp } from "./_metrics_server.ts";
@@ -369,11 +367,17 @@ export class NodeApiAdapter implements Adapter {
   // Deno's and Bun's adapters call this without options when they fall back to node:http: their
   // Response is read without undici's cost, and Bun.serve/Deno.serve elsewhere in the process
   // need the runtime's own class, so only Node replaces it.
-  serve(
+  // The fetch bridge is imported here, not at load: its Request and Response load Node's undici
+  // (20–28 ms on Node 24), which a primary never needs (issue #10, startup).
+  async serve(
     source: ServeSource,
     handler: FetchHandler,
     options: ServeEngineOptions = { fastResponse: false },
   ): Promise<WorkerServer> {
+    const [{ installFastResponse }, { fetchListener }] = await Promise.all([
+      import("./_fast_response.ts"),
+      import("./_fetch_bridge.ts"),
+    ]);
     if (options.fastResponse && this.runtime === "node") installFastResponse();
     return this.attach(http.createServer(fetchListener(handler)), source);
   }
