@@ -21,10 +21,8 @@ import { encodeInternal, encodeUser, ENVELOPE_KEY, type InternalMessage } from "
  */
 type RawSend = (message: unknown, handle: unknown, keepOpen: boolean) => Promise<void>;
 
-interface Pending {
-  resolve(value: { reply: unknown; handle: unknown }): void;
-  reject(error: Error): void;
-}
+/** Settles one request: an error, or the reply and the handle that came with it. */
+type Settle = (error: Error | undefined, reply?: unknown, handle?: unknown) => void;
 
 /** How long a handoff waits for its answer before a probe is sent behind it (ms). */
 export const PROBE_MS = 1000;
@@ -34,11 +32,18 @@ export class Channel {
   #token: string;
   #send: RawSend;
   #seq = 0;
-  #pending = new Map<number, Pending>();
+  #pending = new Map<number, Settle>();
   #closed: Error | undefined;
-  /** Unanswered `newconn` requests, oldest first: seq and key. */
-  #handoffs: { seq: number; key: string }[] = [];
-  #probe: { timer: ReturnType<typeof setTimeout>; oldest: number } | undefined;
+  /** Unanswered `newconn` requests, oldest first: their seq and when each was sent. */
+  #handoffs: number[] = [];
+  #handoffSentAt: number[] = [];
+  /** The key of the latest handoff (a probe goes behind it, on its key). */
+  #handoffKey = "";
+  /**
+   * One timer at most, armed when a handoff waits and none runs, never cleared per answer:
+   * re-arming it at every answer cost a clearTimeout and a setTimeout per connection (issue #10).
+   */
+  #probe: ReturnType<typeof setTimeout> | undefined;
   #probing = false;
 
   constructor(token: string, send: RawSend) {
@@ -86,23 +91,53 @@ export class Channel {
     handle?: unknown,
   ): Promise<{ reply: unknown; handle: unknown }> {
     if (this.#closed) return Promise.reject(this.#closed);
-    const seq = ++this.#seq;
-    const message = build(seq);
-    if (message.cmd === "newconn") {
-      this.#handoffs.push({ seq, key: message.key });
-      this.#watchHandoffs();
-    }
     return new Promise((resolve, reject) => {
-      this.#pending.set(seq, { resolve, reject });
-      const fail = (error: unknown) => {
-        if (this.#pending.delete(seq)) reject(error);
-      };
-      try {
-        this.#send(encodeInternal(this.#token, message), handle, true).catch(fail);
-      } catch (error) {
-        fail(error);
-      }
+      this.#ask(build(this.#seq + 1), handle, (error, reply, handle) => {
+        if (error) reject(error);
+        else resolve({ reply, handle });
+      });
     });
+  }
+
+  /**
+   * Hands a connection over: sends `newconn` with the connection as handle and calls `done`
+   * once, with the worker's reply, or with an error (lost, channel closed, send failed). The
+   * round-robin path of every connection: a callback, no promise (issue #10).
+   */
+  handoff(
+    key: string,
+    head: string | undefined,
+    connection: unknown,
+    done: Settle,
+  ): void {
+    // Never synchronously: the caller may be in the middle of its own bookkeeping.
+    const closed = this.#closed;
+    if (closed) return queueMicrotask(() => done(closed));
+    const seq = this.#seq + 1;
+    const message: InternalMessage = head === undefined
+      ? { cmd: "newconn", seq, key }
+      : { cmd: "newconn", seq, key, head };
+    this.#ask(message, connection, done);
+  }
+
+  /** Sends `message` (numbered `#seq + 1`) and keeps `done` until its answer. */
+  #ask(message: InternalMessage, handle: unknown, done: Settle): void {
+    const seq = ++this.#seq;
+    if (message.cmd === "newconn") {
+      this.#handoffs.push(seq);
+      this.#handoffSentAt.push(performance.now());
+      this.#handoffKey = message.key;
+      if (this.#probe === undefined) this.#armProbe(PROBE_MS);
+    }
+    this.#pending.set(seq, done);
+    const fail = (error: Error) => {
+      if (this.#pending.delete(seq)) done(error);
+    };
+    try {
+      this.#send(encodeInternal(this.#token, message), handle, true).catch(fail);
+    } catch (error) {
+      queueMicrotask(() => fail(error as Error));
+    }
   }
 
   /** Settles the request `ack` answers. Returns false for an unknown `ack` (caller reports). */
@@ -110,58 +145,64 @@ export class Channel {
     const pending = this.#pending.get(ack);
     if (!pending) return false;
     this.#pending.delete(ack);
-    if (this.#handoffs.some((h) => h.seq === ack)) this.#answered(ack);
-    pending.resolve({ reply, handle });
+    const handoffs = this.#handoffs;
+    // Workers answer in order: the answered handoff is almost always the oldest.
+    for (let i = 0; i < handoffs.length && handoffs[i] <= ack; i++) {
+      if (handoffs[i] === ack) {
+        this.#answered(i);
+        break;
+      }
+    }
+    pending(undefined, reply, handle);
     return true;
   }
 
-  /** `ack` answered a handoff: every earlier one still unanswered was lost. */
-  #answered(ack: number): void {
-    const handoffs = this.#handoffs;
-    let n = 0;
-    while (n < handoffs.length && handoffs[n].seq <= ack) n++;
-    for (const { seq } of handoffs.splice(0, n)) {
-      const lost = this.#pending.get(seq);
-      if (!lost) continue; // settled or failed meanwhile
+  /** The handoff at `index` was answered: every earlier one still unanswered was lost. */
+  #answered(index: number): void {
+    const lost = this.#handoffs.splice(0, index + 1);
+    this.#handoffSentAt.splice(0, index + 1);
+    for (let i = 0; i < index; i++) {
+      const seq = lost[i];
+      const settle = this.#pending.get(seq);
+      if (!settle) continue; // settled or failed meanwhile
       this.#pending.delete(seq);
-      lost.reject(new Error(`Handoff ${seq} was lost: the worker answered a later one first`));
+      settle(new Error(`Handoff ${seq} was lost: the worker answered a later one first`));
     }
-    this.#watchHandoffs();
   }
 
-  /** Keeps one timer while handoffs wait: no answer for PROBE_MS sends a probe behind them. */
-  #watchHandoffs(): void {
-    const oldest = this.#handoffs[0]?.seq;
-    if (oldest === undefined || this.#closed) {
-      if (this.#probe) clearTimeout(this.#probe.timer);
-      this.#probe = undefined;
-      return;
-    }
-    if (this.#probe?.oldest === oldest) return;
-    if (this.#probe) clearTimeout(this.#probe.timer);
+  /**
+   * Runs while handoffs wait: once the oldest has been unanswered for PROBE_MS, a probe goes
+   * behind the latest; else it waits for what remains of the oldest's PROBE_MS.
+   */
+  #armProbe(ms: number): void {
     const timer = setTimeout(() => {
       this.#probe = undefined;
-      if (this.#handoffs[0]?.seq !== oldest || this.#probing) return this.#watchHandoffs();
+      if (this.#handoffs.length === 0 || this.#closed) return;
+      const waited = performance.now() - this.#handoffSentAt[0];
+      if (this.#probing) return this.#armProbe(PROBE_MS);
+      if (waited < PROBE_MS) return this.#armProbe(Math.max(1, PROBE_MS - waited));
       // A stalled worker answers the probe after the handoffs before it: nothing is lost then.
       this.#probing = true;
-      const { key } = this.#handoffs[this.#handoffs.length - 1];
-      this.request((seq) => ({ cmd: "newconn", seq, key })).then(
-        () => (this.#probing = false),
-        () => (this.#probing = false),
-      );
-    }, PROBE_MS);
+      this.#ask({ cmd: "newconn", seq: this.#seq + 1, key: this.#handoffKey }, undefined, () => {
+        this.#probing = false;
+      });
+      this.#armProbe(PROBE_MS);
+    }, ms);
     (timer as { unref?: () => void }).unref?.();
-    this.#probe = { timer, oldest };
+    this.#probe = timer;
   }
 
   /** Marks the channel closed and rejects every pending request. Idempotent. */
   close(reason = "the IPC channel closed"): void {
     if (this.#closed) return;
     this.#closed = new ClusterError("CHANNEL_CLOSED", `Cannot send: ${reason}`);
-    for (const pending of this.#pending.values()) pending.reject(this.#closed);
+    const pending = [...this.#pending.values()];
     this.#pending.clear();
     this.#handoffs = [];
-    this.#watchHandoffs();
+    this.#handoffSentAt = [];
+    if (this.#probe !== undefined) clearTimeout(this.#probe);
+    this.#probe = undefined;
+    for (const settle of pending) settle(this.#closed);
   }
 }
 

@@ -199,24 +199,37 @@ export class WorkerRecord implements WorkerLink {
 
   /** Hands a connection over (round-robin); resolves with whether the worker took it. */
   handoff(key: string, connection: unknown, head?: Uint8Array): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.pass(key, connection, head, (accepted, error) => error ? reject(error) : resolve(accepted));
+    });
+  }
+
+  /**
+   * {@linkcode handoff} without a promise: `done` gets whether the worker took the connection
+   * (false with the error if it was lost or the channel closed). Round-robin's per-connection
+   * path: its promise chain was four promises per connection (issue #10).
+   */
+  pass(
+    key: string,
+    connection: unknown,
+    head: Uint8Array | undefined,
+    done: (accepted: boolean, error?: Error) => void,
+  ): void {
     this.#handoffs++;
     this.#handedKeys.add(key);
     const sentAt = performance.now();
-    const answered = (accepted: boolean) =>
-      this.#hooks.handedOff(this, key, (performance.now() - sentAt) / 1000, accepted);
     const bytes = head === undefined || head.length === 0 ? undefined : toBase64(head);
-    const message = (seq: number) =>
-      bytes === undefined ? { cmd: "newconn" as const, seq, key } : { cmd: "newconn" as const, seq, key, head: bytes };
-    return this.#channel.request(message, connection)
-      .then(({ reply }) => {
-        const { accepted, active } = reply as { accepted: boolean; active?: number };
-        if (active !== undefined) this.#active.set(key, active);
-        answered(accepted);
-        return accepted;
-      }, (error) => {
-        answered(false);
-        throw error;
-      }).finally(() => this.#handoffs--);
+    this.#channel.handoff(key, bytes, connection, (error, reply) => {
+      this.#handoffs--;
+      let accepted = false;
+      if (error === undefined) {
+        const answer = reply as { accepted: boolean; active?: number };
+        accepted = answer.accepted;
+        if (answer.active !== undefined) this.#active.set(key, answer.active);
+      }
+      this.#hooks.handedOff(this, key, (performance.now() - sentAt) / 1000, accepted);
+      done(accepted, error);
+    });
   }
 
   /**

@@ -40,6 +40,16 @@ export interface HandoffTarget {
    * true if the worker took it, false if it refused.
    */
   handoff(key: string, connection: unknown, head?: Uint8Array): Promise<boolean>;
+  /**
+   * `handoff` with a callback, used instead when present: `done` is called once, with whether
+   * the worker took it (false if it refused, was lost or closed). No promise per connection.
+   */
+  pass?(
+    key: string,
+    connection: unknown,
+    head: Uint8Array | undefined,
+    done: (accepted: boolean) => void,
+  ): void;
 }
 
 interface Member {
@@ -429,7 +439,12 @@ export class RoundRobinHandle {
   #handoff(member: Member, connection: unknown): void {
     member.inFlight++;
     member.sentAt.push(this.#now());
-    member.target.handoff(this.key, connection, this.#prepared.get(connection)?.take()).then(
+    const head = this.#router ? this.#prepared.get(connection)?.take() : undefined;
+    const target = member.target;
+    if (target.pass) {
+      return target.pass(this.key, connection, head, (accepted) => this.#settle(member, connection, accepted));
+    }
+    target.handoff(this.key, connection, head).then(
       (accepted) => this.#settle(member, connection, accepted),
       () => this.#settle(member, connection, false),
     );
@@ -439,8 +454,9 @@ export class RoundRobinHandle {
     member.inFlight--;
     member.sentAt.shift();
     if (accepted || this.#closed) {
-      this.#refused.delete(connection);
-      this.#prepared.delete(connection);
+      // Both maps are empty but for refused and sticky connections: skip their hashing.
+      if (this.#refused.size > 0) this.#refused.delete(connection);
+      if (this.#prepared.size > 0) this.#prepared.delete(connection);
       this.#listener?.release(connection);
     } else {
       const refused = this.#refused.get(connection) ?? new Set<number>();
