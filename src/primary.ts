@@ -63,6 +63,8 @@ export class Cluster extends Emitter<ClusterEvents> {
   #supervisor: Supervisor<WorkerRecord>;
   #shutdown: Promise<void> | undefined;
   #signalsInstalled = false;
+  /** A SIGTERM/SIGINT began the shutdown (then `start()` does not reject: see there). */
+  #signalled = false;
   #uninstallSignals: (() => void) | undefined;
   #stats: StatsCollector;
   #metrics: Promise<HttpEndpoint | undefined> | undefined;
@@ -179,7 +181,17 @@ export class Cluster extends Emitter<ClusterEvents> {
     await this.#serveMetrics(adapter);
     await this.#connectSystemd(adapter);
     const count = this.#options.workers ?? adapter.availableParallelism();
-    await Promise.all(Array.from({ length: count }, () => this.#supervisor.addSlot({}).ready));
+    try {
+      await Promise.all(Array.from({ length: count }, () => this.#supervisor.addSlot({}).ready));
+    } catch (error) {
+      // A signal shut the cluster down meanwhile, and the process exits once its workers are
+      // stopped. Rejecting would hand the program an error it did not cause, which (unhandled,
+      // as in `await cluster.start()`) ended the primary before it had stopped its workers.
+      if (this.#signalled && error instanceof ClusterError && error.code === "SHUT_DOWN") {
+        return new Promise<void>(() => {});
+      }
+      throw error;
+    }
     this.#systemd?.ready(`${this.#stats.readySlots()} workers ready`);
   }
 
@@ -398,7 +410,10 @@ export class Cluster extends Emitter<ClusterEvents> {
     this.#signalsInstalled = true;
     const supervisor = this.#supervisor;
     this.#uninstallSignals = installSignals(adapter, {
-      shutdown: () => this.shutdown(),
+      shutdown: () => {
+        this.#signalled = true;
+        return this.shutdown();
+      },
       reload: () => this.reload(),
       scale: (count) => this.scale(count),
       get activeSlots() {
