@@ -1,10 +1,10 @@
 // The primary's small HTTP server (the metrics and health listener, `metrics` option): node:http
 // with the fetch bridge on every runtime. It serves a scrape every few seconds, so the runtime's
 // fastest server would buy nothing, and node:http closes the same way on all three. The fetch
-// bridge is imported when the listener starts: it loads Node's undici (20–28 ms on Node 24),
-// which a primary without `metrics` never needs (issue #10, startup).
+// bridge and node:http are imported when the listener starts: the bridge loads Node's undici
+// (20–28 ms on Node 24), Bun loads node:http in 10 ms, and a primary without `metrics` needs
+// neither (issue #10, startup).
 
-import http from "node:http";
 import type net from "node:net";
 import type { FetchHandler, HttpEndpoint, ListenOptions } from "../src/types.ts";
 import { addressOf } from "./_address.ts";
@@ -24,7 +24,10 @@ export async function serveHttp(
   options: ListenOptions,
   handler: FetchHandler,
 ): Promise<HttpEndpoint> {
-  const { fetchListener } = await import("./_fetch_bridge.ts");
+  const [{ default: http }, { fetchListener }] = await Promise.all([
+    import("node:http"),
+    import("./_fetch_bridge.ts"),
+  ]);
   const server = http.createServer(fetchListener(handler));
   // Scrapes are short: an idle keep-alive connection must not hold a closing primary open.
   server.keepAliveTimeout = 5000;

@@ -7,7 +7,6 @@
 import { spawn, type StdioOptions } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import dgram from "node:dgram";
-import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import process from "node:process";
@@ -368,13 +367,15 @@ export class NodeApiAdapter implements Adapter {
   // Response is read without undici's cost, and Bun.serve/Deno.serve elsewhere in the process
   // need the runtime's own class, so only Node replaces it.
   // The fetch bridge is imported here, not at load: its Request and Response load Node's undici
-  // (20–28 ms on Node 24), which a primary never needs (issue #10, startup).
+  // (20–28 ms on Node 24), which a primary never needs (issue #10, startup); node:http too (Bun
+  // loads it in 10 ms, Deno in 3–11), which a worker on Bun.serve or Deno.serve never needs.
   async serve(
     source: ServeSource,
     handler: FetchHandler,
     options: ServeEngineOptions = { fastResponse: false },
   ): Promise<WorkerServer> {
-    const [{ installFastResponse }, { fetchListener }] = await Promise.all([
+    const [{ default: http }, { installFastResponse }, { fetchListener }] = await Promise.all([
+      import("node:http"),
       import("./_fast_response.ts"),
       import("./_fetch_bridge.ts"),
     ]);
