@@ -16,6 +16,14 @@
 //   then holds every later send forever (the repro is in docs/reliability.md). On Deno a handle
 //   therefore waits until the peer confirmed, by answering a sync message, that it read
 //   everything before; later sends wait behind it, in order.
+// - Deno 2.9 passes a handle message whose descriptor it could not receive (the process is out
+//   of descriptors: EMFILE) to `internalMessage` listeners as it came, `{cmd: "NODE_HANDLE",
+//   msg}` without a handle, and sends no acknowledgement: the sender's runtime then holds every
+//   later write of the channel for good (Node answers NODE_HANDLE_NACK, and the sender retries
+//   three times, then drops it). The endpoint acknowledges such a message itself, which lets
+//   the sender's queue go on, and hands our own message in it on without its handle: a
+//   `newconn` without a socket is refused at once, so the connection goes to another worker.
+//   A user's message that lost its handle is dropped, as Node drops it after its retries.
 // - Node throws an uncaught SyntaxError (RangeError for a too deep "advanced" value) out of its
 //   channel's read callback when the peer writes bytes that are not a message, killing the
 //   process: the read callback is guarded and the channel reported as faulty instead.
@@ -24,6 +32,7 @@
 
 import net from "node:net";
 import { ClusterError } from "../src/errors.ts";
+import { ENVELOPE_KEY } from "../src/protocol.ts";
 import type { Serialization } from "../src/types.ts";
 import { type SendCheck, sendCheck } from "./_sendable.ts";
 
@@ -52,6 +61,9 @@ export interface IpcEvents {
 const SYNC = "NODE_XCLUSTER_SYNC";
 const SYNC_ACK = "NODE_XCLUSTER_SYNC_ACK";
 const CLOSING = "NODE_XCLUSTER_CLOSING";
+/** Node's handle protocol: a message with a handle, and its acknowledgement. */
+const HANDLE = "NODE_HANDLE";
+const HANDLE_ACK = "NODE_HANDLE_ACK";
 
 /** Without a callback: Node then reports a failed write nowhere (the channel's close follows). */
 const QUIET = { swallowErrors: true };
@@ -77,11 +89,16 @@ export class IpcEndpoint {
   #syncs = new Map<number, { resolve(): void; reject(error: Error): void }>();
   #syncId = 0;
   #peerClosing = false;
+  /** Deno: acknowledges handle messages whose descriptor was lost (see the file's header). */
+  #ackLost: boolean;
+  #events: IpcEvents;
 
   constructor(target: IpcTarget, runtime: string, serialization: Serialization, events: IpcEvents) {
     this.#target = target;
     this.#check = sendCheck(runtime, serialization);
     this.#barrier = runtime === "deno";
+    this.#ackLost = runtime === "deno";
+    this.#events = events;
     const onMessage = (message: unknown, handle: unknown) => {
       // Receiving a handle made our runtime write its acknowledgement.
       if (handle !== undefined) this.#unread = true;
@@ -90,7 +107,11 @@ export class IpcEndpoint {
     // A layer that wraps user listeners of `process` (compat) tells ours apart by this mark.
     if (events.mark) Object.defineProperty(onMessage, events.mark, { value: true });
     target.on("message", onMessage);
-    target.on("internalMessage", (message: { cmd?: unknown; id?: unknown }) => this.#onInternal(message));
+    target.on(
+      "internalMessage",
+      (message: { cmd?: unknown; id?: unknown; msg?: unknown }, handle: unknown) =>
+        this.#onInternal(message, handle),
+    );
     target.on("disconnect", () => this.#onClosed());
     guardReads(target, events.fault);
   }
@@ -215,8 +236,10 @@ export class IpcEndpoint {
     }
   }
 
-  #onInternal(message: { cmd?: unknown; id?: unknown }): void {
-    if (message?.cmd === SYNC) {
+  #onInternal(message: { cmd?: unknown; id?: unknown; msg?: unknown }, handle: unknown): void {
+    if (message?.cmd === HANDLE) {
+      if (handle === undefined && this.#ackLost) this.#lostHandle(message.msg);
+    } else if (message?.cmd === SYNC) {
       this.#raw({ cmd: SYNC_ACK, id: message.id as number });
       this.#unread = true;
     } else if (message?.cmd === SYNC_ACK) {
@@ -226,6 +249,14 @@ export class IpcEndpoint {
     } else if (message?.cmd === CLOSING) {
       this.#peerClosing = true;
     }
+  }
+
+  /** Deno dropped the descriptor of a handle message: acknowledge it, pass ours on without. */
+  #lostHandle(inner: unknown): void {
+    this.#raw({ cmd: HANDLE_ACK });
+    this.#unread = true;
+    const ours = typeof inner === "object" && inner !== null && Object.hasOwn(inner, ENVELOPE_KEY);
+    if (ours) this.#events.message(inner, undefined);
   }
 
   #onClosed(): void {

@@ -1,6 +1,8 @@
-// Unit tests for src/_channel.ts (request/reply over one IPC channel) and src/emitter.ts.
+// Unit tests for src/_channel.ts (request/reply over one IPC channel), src/emitter.ts and the
+// lost-handle answer of adapters/_ipc.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { IpcEndpoint } from "../adapters/_ipc.ts";
 import { Channel, PROBE_MS } from "../src/_channel.ts";
 import { Emitter } from "../src/emitter.ts";
 import { ClusterError } from "../src/errors.ts";
@@ -462,4 +464,57 @@ test("Emitter: listeners added during emit() run from the next emit() on", () =>
   assert.deepEqual(calls, ["first"]);
   events.emit("tick", 2);
   assert.deepEqual(calls, ["first", "first", "added"]);
+});
+
+// --- IpcEndpoint (adapters/_ipc.ts): a handle message whose descriptor was lost -------------
+
+/** A fake IPC target: records writes and lets the test emit what the runtime would. */
+function fakeTarget() {
+  const listeners = new Map<string, ((...args: unknown[]) => void)[]>();
+  const writes: unknown[] = [];
+  const target = {
+    connected: true,
+    send(message: unknown): boolean {
+      writes.push(message);
+      return true;
+    },
+    on(event: string, listener: (...args: unknown[]) => void) {
+      listeners.set(event, [...(listeners.get(event) ?? []), listener]);
+      return target;
+    },
+  };
+  const emit = (event: string, ...args: unknown[]) => {
+    for (const listener of listeners.get(event) ?? []) listener(...args);
+  };
+  return { target, writes, emit };
+}
+
+test("IpcEndpoint (Deno): a handle message that lost its descriptor is acknowledged; ours goes on without it", () => {
+  const { target, writes, emit } = fakeTarget();
+  const messages: [unknown, unknown][] = [];
+  new IpcEndpoint(target, "deno", "json", {
+    message: (message, handle) => messages.push([message, handle]),
+    fault: () => assert.fail("no fault"),
+  });
+  const ours = { [ENVELOPE_KEY]: "t", i: { cmd: "newconn", seq: 3, key: "k" } };
+  // What Deno 2.9 emits when the descriptor could not be received (EMFILE): no handle.
+  emit("internalMessage", { cmd: "NODE_HANDLE", type: "net.Socket", msg: ours }, undefined);
+  assert.deepEqual(writes, [{ cmd: "NODE_HANDLE_ACK" }]);
+  assert.deepEqual(messages, [[ours, undefined]]);
+  // A user's message that lost its handle is dropped (as Node drops it after its retries).
+  emit("internalMessage", { cmd: "NODE_HANDLE", type: "net.Socket", msg: { hello: 1 } }, undefined);
+  assert.equal(writes.length, 2);
+  assert.equal(messages.length, 1);
+  // One that arrived with its handle is the runtime's to acknowledge.
+  emit("internalMessage", { cmd: "NODE_HANDLE", type: "net.Socket", msg: ours }, {});
+  assert.equal(writes.length, 2);
+});
+
+test("IpcEndpoint (Node, Bun): their runtime answers a lost descriptor itself; the endpoint writes nothing", () => {
+  for (const runtime of ["node", "bun"]) {
+    const { target, writes, emit } = fakeTarget();
+    new IpcEndpoint(target, runtime, "json", { message: () => {}, fault: () => {} });
+    emit("internalMessage", { cmd: "NODE_HANDLE", msg: { [ENVELOPE_KEY]: "t", i: {} } }, undefined);
+    assert.deepEqual(writes, []);
+  }
 });
