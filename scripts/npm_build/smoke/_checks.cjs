@@ -26,15 +26,21 @@ function specifiersFromArgs(program) {
 }
 
 /**
- * The primary starts one worker, waits for its message and shuts down, then prints
- * `SMOKE_OK <message>`; the worker sends `{ hello: <its id> }`.
+ * The primary starts one worker, waits for its message, fetches from the worker's `serve()`
+ * and shuts down, then prints `SMOKE_OK <message>`; the worker serves and sends
+ * `{ hello: <its id>, port }`.
  */
 async function oneWorkerCluster(Cluster) {
   if (!Cluster.isPrimary) {
-    await Cluster.worker.send({ hello: Cluster.worker.id });
+    const id = Cluster.worker.id;
+    const { port } = await Cluster.worker.serve(
+      { port: 0, hostname: "127.0.0.1" },
+      () => new Response(`smoke ${id}`, { headers: { "x-smoke": "1" } }),
+    );
+    await Cluster.worker.send({ hello: id, port });
     return;
   }
-  const cluster = new Cluster({ workers: 1, readiness: "online" });
+  const cluster = new Cluster({ workers: 1 });
   const received = new Promise((resolve) => {
     cluster.on("message", (worker, message) => resolve({ worker, message }));
   });
@@ -45,6 +51,12 @@ async function oneWorkerCluster(Cluster) {
   }
   if (worker.id !== message.hello) {
     throw new Error(`the message from worker ${worker.id} says ${message.hello}`);
+  }
+  const response = await fetch(`http://127.0.0.1:${message.port}/`);
+  const body = await response.text();
+  const type = response.headers.get("content-type");
+  if (body !== `smoke ${worker.id}` || response.headers.get("x-smoke") !== "1" || !type) {
+    throw new Error(`serve() answered ${response.status} ${type} ${JSON.stringify(body)}`);
   }
   await cluster.shutdown();
   console.log(`SMOKE_OK ${JSON.stringify(message)}`);
