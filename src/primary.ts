@@ -7,9 +7,8 @@
  * @module
  */
 
-import { missingCapability, ServerBroker } from "./_broker.ts";
-import { metricsHandler } from "./_metrics_endpoint.ts";
-import { SystemdNotifier } from "./_sd_notify.ts";
+import type { ServerBroker } from "./_broker.ts";
+import type { SystemdNotifier } from "./_sd_notify.ts";
 import { StatsCollector } from "./_stats.ts";
 import { runtime } from "./_runtime.ts";
 import { installSignals } from "./_signals.ts";
@@ -26,6 +25,9 @@ import type { ServerMessage } from "./protocol.ts";
 import type { ClusterStats } from "./stats.ts";
 import type { Adapter, Address, HttpEndpoint } from "./types.ts";
 import type { Worker } from "./worker.ts";
+
+/** The broker's module, imported when a Cluster is made (see the constructor). */
+type BrokerModule = typeof import("./_broker.ts");
 
 /** A handler of one kind of server message, keyed by its `cmd`. */
 type ServerMessageTable = {
@@ -59,7 +61,9 @@ export class Cluster extends Emitter<ClusterEvents> {
   #nextId = 1;
   #records = new Map<number, WorkerRecord>();
   #workers = new Map<number, Worker>();
-  #broker: ServerBroker<WorkerRecord>;
+  /** The broker, once its module loaded (`#brokerLoaded`). */
+  #broker: ServerBroker<WorkerRecord> | undefined;
+  #brokerLoaded: Promise<BrokerModule>;
   #supervisor: Supervisor<WorkerRecord>;
   #shutdown: Promise<void> | undefined;
   #signalsInstalled = false;
@@ -84,19 +88,19 @@ export class Cluster extends Emitter<ClusterEvents> {
   #serverMessages: ServerMessageTable = {
     query: (record, message) => {
       record.queried(message.seq, message.hostname);
-      return this.#broker.query(record, message);
+      return this.#broker!.query(record, message);
     },
     listening: (record, message) => {
       // Synchronous, so that "listening" is emitted before messages the worker sent after it.
-      if (this.#broker.listening(record, message.key, message.address)) {
+      if (this.#broker!.listening(record, message.key, message.address)) {
         record.listening(message.address, message.resetsOnClose ?? false, message.key);
       } else if (!record.exitedAfterDisconnect) {
         // (A worker being disconnected may report a bind that raced with it: not an error.)
         record.reportBadMessage(`listening on ${message.key}, which it never asked for`);
       }
     },
-    close: (record, message) => this.#broker.leave(record, message.key),
-    claim: (record, message) => this.#broker.claim(record, message.key),
+    close: (record, message) => this.#broker!.leave(record, message.key),
+    claim: (record, message) => this.#broker!.claim(record, message.key),
   };
 
   /** Creates a cluster; nothing starts until `start()` or `fork()`. Throws on a bad option. */
@@ -106,16 +110,24 @@ export class Cluster extends Emitter<ClusterEvents> {
     const { adapter } = this.#options;
     this.#adapter = adapter ? Promise.resolve(adapter) : runtime().loadAdapter();
     this.#adapter.then((loaded) => (this.#loaded = loaded), () => {});
-    this.#broker = new ServerBroker(this.#adapter, {
-      policy: this.#options.policy,
-      scheduler: this.#options.scheduler,
-      trustProxy: this.#options.trustProxy,
-      sticky: this.#options.sticky,
-      schedulerError: (error) => this.emit("error", error, undefined),
-      maxInFlight: this.#options.maxInFlight,
-      strictReloads: this.#options.strictReloads,
-      predecessor: (member) => this.#supervisor.predecessor(member),
+    // Imported, not a static import: a worker process loads this module (mod.ts exports Cluster)
+    // but makes no Cluster, and the broker's ~15 files (handles, schedulers, sticky routing)
+    // cost each worker 8–9 ms of CPU on Deno and Bun from source (issue #10, startup). A
+    // primary loads it while the adapter loads; messages that come before it wait (#dispatch).
+    this.#brokerLoaded = import("./_broker.ts").then((module) => {
+      this.#broker = new module.ServerBroker(this.#adapter, {
+        policy: this.#options.policy,
+        scheduler: this.#options.scheduler,
+        trustProxy: this.#options.trustProxy,
+        sticky: this.#options.sticky,
+        schedulerError: (error) => this.emit("error", error, undefined),
+        maxInFlight: this.#options.maxInFlight,
+        strictReloads: this.#options.strictReloads,
+        predecessor: (member) => this.#supervisor.predecessor(member),
+      });
+      return module;
     });
+    this.#brokerLoaded.catch(() => {}); // start() reports it
     this.#supervisor = new Supervisor(this.#options, {
       fork: (slot, env) => this.#fork(slot, env),
       now: () => performance.now(),
@@ -129,7 +141,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     });
     this.#stats = new StatsCollector({
       workers: () => this.#records.values(),
-      listeners: () => this.#broker.listeners(),
+      listeners: () => this.#broker?.listeners() ?? [],
       activeSlots: () => this.#supervisor.activeSlots,
       shuttingDown: () => this.#shutdown !== undefined,
       now: () => performance.now(),
@@ -164,7 +176,10 @@ export class Cluster extends Emitter<ClusterEvents> {
    * failure without `respawn`), and with `UNSUPPORTED` if the runtime cannot do the policy.
    */
   async start(): Promise<void> {
-    const adapter = await this.#adapter;
+    const [adapter, { missingCapability }] = await Promise.all([
+      this.#adapter,
+      this.#brokerLoaded,
+    ]);
     const { policy, serialization } = this.#options;
     // An unset policy is decided per address (serve() or listen()): checked at each query.
     const missing = policy && missingCapability(adapter, policy);
@@ -300,7 +315,8 @@ export class Cluster extends Emitter<ClusterEvents> {
     this.#systemd?.stopping("stopping: workers drain");
     this.#supervisor.stop();
     // Stop accepting first (the primary's listen sockets), then let the workers drain.
-    await this.#broker.closeAll();
+    await this.#brokerLoaded.catch(() => {});
+    await this.#broker?.closeAll();
     await Promise.all([...this.#records.values()].map((record) => record.stop(timeout)));
     // The health listener answered 503 while the workers drained; now it goes too.
     await (await this.#metrics?.catch(() => undefined))?.close();
@@ -318,6 +334,9 @@ export class Cluster extends Emitter<ClusterEvents> {
       return undefined;
     });
     if (!channel || this.#systemd || this.#shutdown) return;
+    // Imported here: only a primary under systemd needs it.
+    const { SystemdNotifier } = await import("./_sd_notify.ts");
+    if (this.#systemd || this.#shutdown) return;
     this.#systemd = new SystemdNotifier(channel, {
       setInterval: (callback, ms) => {
         const timer = setInterval(callback, ms);
@@ -334,9 +353,12 @@ export class Cluster extends Emitter<ClusterEvents> {
   async #serveMetrics(adapter: Adapter): Promise<void> {
     const options = this.#options.metrics;
     if (!options || this.#shutdown) return;
-    this.#metrics ??= adapter.serveHttp(
-      { hostname: options.hostname, port: options.port, backlog: undefined },
-      metricsHandler(this.#stats, () => this.stats()),
+    // Imported here: only a primary with `metrics` needs the endpoint (and its text format).
+    this.#metrics ??= import("./_metrics_endpoint.ts").then(({ metricsHandler }) =>
+      adapter.serveHttp(
+        { hostname: options.hostname, port: options.port, backlog: undefined },
+        metricsHandler(this.#stats, () => this.stats()),
+      )
     ).then((endpoint) => {
       this.#metricsAddress = endpoint.address;
       return endpoint;
@@ -402,6 +424,9 @@ export class Cluster extends Emitter<ClusterEvents> {
       record: WorkerRecord,
       message: ServerMessage,
     ) => void | Promise<void>;
+    // Before the broker's module loaded (a fork() right after `new Cluster()`), messages wait for
+    // it, in the order they came.
+    if (!this.#broker) return this.#brokerLoaded.then(() => handle(record, message));
     return handle(record, message);
   }
 
@@ -428,7 +453,10 @@ export class Cluster extends Emitter<ClusterEvents> {
 
   /** A worker leaves: drop it from every handle and, once dead, from the registry. */
   #forget(record: WorkerRecord, dead: boolean): void {
-    this.#broker.leaveAll(record).catch((error) => this.emit("error", error, record.worker));
+    const leave = () => this.#broker!.leaveAll(record);
+    // After any message of the record still waiting for the broker (#dispatch).
+    (this.#broker ? leave() : this.#brokerLoaded.then(leave))
+      .catch((error) => this.emit("error", error, record.worker));
     if (dead) {
       this.#workers.delete(record.id);
       this.#records.delete(record.id);
