@@ -7,6 +7,7 @@ import process from "node:process";
 import { Cluster, type ClusterWorker } from "../mod.ts";
 import { adapterNow } from "../internal.ts";
 import { installListenHook } from "./_listen_hook.ts";
+import { installDisconnectFlush } from "./_process_disconnect.ts";
 import { installMessageRouting } from "./_process_messages.ts";
 import { installSendRouting } from "./_process_send.ts";
 import { uncaught } from "./_uncaught.ts";
@@ -30,6 +31,7 @@ export function workerSide(): Worker {
   // Before the Worker adds its `message` listener to process, so that it gets user messages.
   installMessageRouting(core);
   installSendRouting();
+  installDisconnectFlush();
   const leave = leaving(core);
   const worker: Worker = new Worker({
     id,

@@ -94,6 +94,7 @@ export function wrapWorker(id: number, core: CoreWorker, hooks: WorkerHooks): Wo
         core.send(LEAVING_ACK).catch(() => {});
         return;
       }
+      if (compatMessage(message) === "flush") return; // a worker's process.disconnect()
       if (early) early.push([message, handle]);
       else proc.emit("message", message, handle);
     }),

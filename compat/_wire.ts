@@ -1,8 +1,8 @@
 // Ports the `act: "exitedAfterDisconnect"` request of lib/internal/cluster/child.js and its ack
 // in primary.js, and the id Node passes in NODE_UNIQUE_ID: what compat itself sends between
-// its primary and its workers, on top of the core's protocol. Both messages travel as user
-// messages of the core (Node's are internal "NODE_CLUSTER" ones) and are filtered out on
-// either side before user code sees messages.
+// its primary and its workers, on top of the core's protocol (plus FLUSH, which Node does not
+// need: below). They travel as user messages of the core (Node's are internal "NODE_CLUSTER"
+// ones) and are filtered out on either side before user code sees messages.
 
 const KEY = "@x/cluster/compat";
 
@@ -21,9 +21,18 @@ export const LEAVING_ACK: Readonly<Record<string, string>> = Object.freeze({
   [KEY]: "leaving-ack",
 });
 
+/**
+ * Worker → primary, ignored there: sent by the worker's own `process.disconnect()` with a
+ * callback, which runs once everything sent before it was written (see
+ * _process_disconnect.ts).
+ */
+export const FLUSH: Readonly<Record<string, string>> = Object.freeze({ [KEY]: "flush" });
+
 /** Which compat message `message` is, if it is one. */
-export function compatMessage(message: unknown): "leaving" | "leaving-ack" | undefined {
+export function compatMessage(
+  message: unknown,
+): "leaving" | "leaving-ack" | "flush" | undefined {
   if (typeof message !== "object" || message === null) return undefined;
   const value = (message as Record<string, unknown>)[KEY];
-  return value === "leaving" || value === "leaving-ack" ? value : undefined;
+  return value === "leaving" || value === "leaving-ack" || value === "flush" ? value : undefined;
 }

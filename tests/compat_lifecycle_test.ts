@@ -128,3 +128,18 @@ test("compat: a worker is online before its program runs, so a busy one can be k
     assert.deepEqual([exit.code, exit.signal], [null, "SIGTERM"]);
   });
 });
+
+// Deno 2.9.6 drops what a process.disconnect() finds unwritten (compat/_process_disconnect.ts).
+test("compat: what a worker sends right before its process.disconnect() reaches the primary", async () => {
+  await withFixture(FIXTURE, { SCENARIO: "send-then-disconnect" }, async (app) => {
+    const exit = await next(app, (e) => e.ev === "exit");
+    const seen = exit.seen as unknown[];
+    assert.deepEqual(
+      seen.map((m) => (typeof m === "object" && m !== null ? (m as { n: number }).n : m)),
+      [1, 2, 3, "disconnect"],
+    );
+    assert.equal((seen[1] as { big: string }).big.length, 100_000);
+    assert.equal(exit.code, 0);
+    assert.equal(exit.signal, null);
+  });
+});
