@@ -154,7 +154,18 @@ export class Worker extends Emitter<WorkerEvents> {
   }
 }
 
+/** The promise `handled` marked last: the adapter resolves a batch of sends with one promise. */
+let lastHandled: Promise<unknown> | undefined;
+const ignore = () => {};
+
+/**
+ * Marks a rejection as handled. Sends made in one batch share their promise (the adapter
+ * resolves every send it wrote without a callback with one promise, issue #10): it is marked
+ * once, not once per message, each mark being a promise and a microtask.
+ */
 function handled<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => {});
+  if (promise === lastHandled) return promise;
+  lastHandled = promise;
+  promise.catch(ignore);
   return promise;
 }

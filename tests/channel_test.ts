@@ -518,3 +518,22 @@ test("IpcEndpoint (Node, Bun): their runtime answers a lost descriptor itself; t
     assert.deepEqual(writes, []);
   }
 });
+
+test("Emitter: a listener removed during emit() still runs in that emit(), and none is skipped", () => {
+  const events = new Emitter<Events>();
+  const calls: string[] = [];
+  const b = () => calls.push("b");
+  events.once("tick", () => calls.push("once"));
+  events.on("tick", () => {
+    calls.push("a");
+    events.off("tick", b);
+  });
+  events.on("tick", b);
+  events.on("tick", () => calls.push("c"));
+  events.emit("tick", 1);
+  // The once() listener removed itself first: a list changed in place would skip "a".
+  assert.deepEqual(calls, ["once", "a", "b", "c"]);
+  events.emit("tick", 2);
+  assert.deepEqual(calls, ["once", "a", "b", "c", "a", "c"]);
+  assert.equal(events.listenerCount("tick"), 2);
+});
