@@ -176,13 +176,11 @@ export class Cluster extends Emitter<ClusterEvents> {
    * failure without `respawn`), and with `UNSUPPORTED` if the runtime cannot do the policy.
    */
   async start(): Promise<void> {
-    const [adapter, { missingCapability }] = await Promise.all([
-      this.#adapter,
-      this.#brokerLoaded,
-    ]);
+    const adapter = await this.#adapter;
     const { policy, serialization } = this.#options;
-    // An unset policy is decided per address (serve() or listen()): checked at each query.
-    const missing = policy && missingCapability(adapter, policy);
+    // An unset policy is decided per address (serve() or listen()): checked at each query. Only
+    // a set policy waits for the broker's module here; else the workers boot while it loads.
+    const missing = policy && (await this.#brokerLoaded).missingCapability(adapter, policy);
     if (missing) throw new ClusterError("UNSUPPORTED", missing);
     if (!adapter.capabilities.serialization.includes(serialization)) {
       throw new ClusterError(
@@ -197,7 +195,10 @@ export class Cluster extends Emitter<ClusterEvents> {
     await this.#connectSystemd(adapter);
     const count = this.#options.workers ?? adapter.availableParallelism();
     try {
-      await Promise.all(Array.from({ length: count }, () => this.#supervisor.addSlot({}).ready));
+      await Promise.all([
+      this.#brokerLoaded, // rejects start() if the broker cannot load
+      ...Array.from({ length: count }, () => this.#supervisor.addSlot({}).ready),
+    ]);
     } catch (error) {
       // A signal shut the cluster down meanwhile, and the process exits once its workers are
       // stopped. Rejecting would hand the program an error it did not cause, which (unhandled,
