@@ -91,6 +91,8 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   #servers = new Map<string, WorkerServer>();
   #disconnecting: Promise<void> | undefined;
   #connection: Connection | undefined;
+  /** Sends made before the connection that still wait for it (later ones queue behind them). */
+  #early = 0;
   #connectWith: (adapter: Adapter) => Connection;
   #shutdown = new AbortController();
   #tasks: Promise<unknown>[] = [];
@@ -223,9 +225,26 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   }
 
   /** Sends a message (and optionally a socket or server handle) to the primary. */
-  async send(message: unknown, handle?: unknown): Promise<void> {
-    const { channel } = await this.#ready;
-    await channel.sendUser(message, handle);
+  send(message: unknown, handle?: unknown): Promise<void> {
+    // Connected and no earlier send still waiting for the connection: straight to the channel,
+    // without an await per message (issue #10). Else behind the connection, in order.
+    const connection = this.#connection;
+    if (connection !== undefined && this.#early === 0) {
+      try {
+        return connection.channel.sendUser(message, handle);
+      } catch (error) {
+        return Promise.reject(error); // as from the async function it was (a throwing getter)
+      }
+    }
+    this.#early++;
+    const sent = this.#ready.then(({ channel }) => {
+      this.#early--;
+      return channel.sendUser(message, handle);
+    }, (error) => {
+      this.#early--;
+      throw error;
+    });
+    return sent;
   }
 
   /**
