@@ -24,6 +24,12 @@
 /** The runtime's own class, as it was before anything replaced the global. */
 const Native: typeof Response = globalThis.Response;
 
+/**
+ * Marks the class on `globalThis.Response`, so that a second copy of this module (an ESM and a
+ * CommonJS build in one worker) does not wrap the first one's class again.
+ */
+const BRAND = Symbol.for("@x/cluster.fastResponse");
+
 /** What the bridge writes for a recorded response. */
 export interface RecordedResponse {
   status: number;
@@ -34,8 +40,10 @@ export interface RecordedResponse {
   body: string | Uint8Array | null;
 }
 
-/** Reads a response's recorded parts (set by the class's static block). */
-let recordOf: (response: Response) => RecordedResponse | undefined;
+/** Reads a response's recorded parts once (set by the class's static block). */
+let takeRecord: (response: Response) => RecordedResponse | undefined;
+/** Whether `value` is one of ours (set by the static block). */
+let isOurs: (value: unknown) => value is FastResponse;
 /** The runtime's own Response behind one of ours, built on first use (set by the static block). */
 let nativeOf: (response: FastResponse) => Response;
 
@@ -62,31 +70,44 @@ export class FastResponse {
   #statusText = "";
   #head: string[] | undefined = undefined;
   #body: string | Uint8Array | null = null;
+  /** The Headers object `headers` returned: the one object for the response's whole life. */
   #headers: Headers | undefined = undefined;
+  /** The runtime's own Response, once something needed it (its headers are not ours). */
   #native: Response | undefined = undefined;
+  /** The bridge sent the body: it is used, as a read stream would be. */
+  #sent = false;
 
   static {
     nativeOf = (response) => response.#materialize();
-    recordOf = (response) => {
-      if (!(#native in response) || response.#native !== undefined) return undefined;
-      const head = response.#headers === undefined ? response.#head! : headList(response.#headers);
+    isOurs = (value): value is FastResponse =>
+      typeof value === "object" && value !== null && #native in value;
+    takeRecord = (response) => {
+      // A subclass may override any accessor: it is read the public way.
+      if (!isOurs(response) || Object.getPrototypeOf(response) !== FastResponse.prototype) {
+        return undefined;
+      }
+      if (response.#native !== undefined || response.#sent) return undefined;
+      const body = response.#body;
+      if (body !== null) response.#sent = true;
       return {
         status: response.#status,
         statusText: response.#statusText,
-        head,
-        body: response.#body,
+        head: response.#headers === undefined ? response.#head!.slice() : list(response.#headers),
+        body,
       };
     };
   }
 
   constructor(body?: BodyInit | null, init?: ResponseInit) {
-    const head = recordable(body, init);
+    // Each member of `init` is read once, as the runtime's constructor does.
+    const parts = init === undefined ? undefined : readInit(init);
+    const head = parts === undefined && init !== undefined ? undefined : recordable(body, parts);
     if (head === undefined) {
-      this.#native = new Native(body, init);
+      this.#native = new Native(body, parts ?? init);
       return;
     }
-    if (init?.status !== undefined) this.#status = init.status;
-    if (init?.statusText !== undefined) this.#statusText = init.statusText;
+    if (parts?.status !== undefined) this.#status = parts.status;
+    if (parts?.statusText !== undefined) this.#statusText = parts.statusText;
     if (typeof body === "string") {
       this.#body = body;
       if (!hasName(head, "content-type")) head.push("content-type", "text/plain;charset=UTF-8");
@@ -101,14 +122,15 @@ export class FastResponse {
 
   /** Like the runtime's `Response.json()`, recorded when `init` is plain. */
   static json(data: unknown, init?: ResponseInit): Response {
+    const parts = init === undefined ? {} : readInit(init);
     const text = JSON.stringify(data);
-    if (text === undefined || (init !== undefined && recordable(null, init) === undefined)) {
+    if (text === undefined || parts === undefined || recordable(null, parts) === undefined) {
       return Native.json(data, init);
     }
-    const headers = (init?.headers ?? {}) as Record<string, string>;
+    const headers = (parts.headers ?? {}) as Record<string, string>;
     const typed = Object.keys(headers).some((name) => name.toLowerCase() === "content-type");
     return new FastResponse(text, {
-      ...init,
+      ...parts,
       headers: typed ? headers : { ...headers, "content-type": "application/json" },
     }) as unknown as Response;
   }
@@ -123,11 +145,11 @@ export class FastResponse {
     return Native.redirect(url, status);
   }
 
-  // Ours and the runtime's own Responses are both `instanceof Response`; a subclass of ours
-  // keeps the ordinary prototype check.
+  // Ours and the runtime's own Responses are both `instanceof Response` (through the replaced
+  // class's own check, should it be another wrapper); a subclass keeps the ordinary check.
   static [Symbol.hasInstance](value: unknown): boolean {
-    const target = this === FastResponse ? Native : this;
-    return Function.prototype[Symbol.hasInstance].call(target, value);
+    if (this !== FastResponse) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return isOurs(value) || value instanceof Native;
   }
 
   get status(): number {
@@ -156,24 +178,26 @@ export class FastResponse {
   }
 
   get headers(): Headers {
+    if (this.#headers !== undefined) return this.#headers;
+    // Built before anyone asked for our Headers: the runtime's object is the only one.
     if (this.#native !== undefined) return this.#native.headers;
-    if (this.#headers === undefined) {
-      const head = this.#head!;
-      const headers = new Headers();
-      for (let i = 0; i < head.length; i += 2) headers.append(head[i], head[i + 1]);
-      this.#headers = headers;
-    }
-    return this.#headers;
+    const head = this.#head!;
+    const headers = new Headers();
+    for (let i = 0; i < head.length; i += 2) headers.append(head[i], head[i + 1]);
+    return (this.#headers = headers);
   }
 
+  /** The runtime's Response for the body; `headers` stays the object user code holds. */
   #materialize(): Response {
     if (this.#native === undefined) {
-      const headers = this.headers;
-      this.#native = new Native(this.#body as BodyInit | null, {
+      const native = new Native(this.#body as BodyInit | null, {
         status: this.#status,
         statusText: this.#statusText,
-        headers,
+        headers: this.#headers ?? pairs(this.#head!),
       });
+      // Sent once already: the body is used, as the runtime's would be.
+      if (this.#sent) native.arrayBuffer().catch(() => {});
+      this.#native = native;
     }
     return this.#native;
   }
@@ -183,7 +207,7 @@ export class FastResponse {
   }
 
   get bodyUsed(): boolean {
-    return this.#native !== undefined && this.#native.bodyUsed;
+    return this.#sent || (this.#native !== undefined && this.#native.bodyUsed);
   }
 
   arrayBuffer(): Promise<ArrayBuffer> {
@@ -212,37 +236,61 @@ export class FastResponse {
   }
 
   clone(): Response {
-    return this.#materialize().clone();
+    const copy = this.#materialize().clone();
+    // The clone's headers are a copy of what `headers` says now (ours, if user code has them).
+    const headers = this.#headers;
+    if (headers !== undefined) {
+      for (const name of [...copy.headers.keys()]) copy.headers.delete(name);
+      headers.forEach((value, name) => copy.headers.append(name, value));
+    }
+    return copy;
   }
 
-  /** What Node's `util.inspect` shows: the runtime's own Response. */
+  /** What Node's `util.inspect` shows: the runtime's Response with the same parts. */
   [Symbol.for("nodejs.util.inspect.custom")](
     _depth: number,
     options: object,
     inspect: (value: unknown, options: object) => string,
   ): string {
-    return inspect(this.#materialize(), options);
+    if (this.#native !== undefined) return inspect(this.#native, options);
+    // Built for display only: nothing about this response changes.
+    const { status, statusText } = this;
+    const shown = new Native(this.#body as BodyInit | null, {
+      status,
+      statusText,
+      headers: this.headers,
+    });
+    return inspect(shown, options);
   }
 }
-// Anything else the runtime's Response has (a newer method, an inspection hook) runs on the
-// runtime's own object, so that it never meets a receiver it does not know.
+Object.defineProperty(FastResponse, "name", { value: "Response" });
+Object.defineProperty(FastResponse, "length", { value: 0 });
+Object.defineProperty(FastResponse, BRAND, { value: true });
+
+// Each member runs the runtime's own on the runtime's own objects (`Response.prototype.text
+// .call(fetchResult)` works as before); anything else the runtime's Response has (a newer
+// method) runs on the runtime's object behind ours.
 for (const key of Reflect.ownKeys(Native.prototype)) {
-  if (key === "constructor" || Object.hasOwn(FastResponse.prototype, key)) continue;
+  if (key === "constructor") continue;
   const native = Object.getOwnPropertyDescriptor(Native.prototype, key)!;
+  const ours = Object.getOwnPropertyDescriptor(FastResponse.prototype, key);
   if (native.get) {
-    const get = native.get;
+    const nativeGet = native.get, ourGet = ours?.get;
     Object.defineProperty(FastResponse.prototype, key, {
-      get(this: FastResponse) {
-        return get.call(nativeOf(this));
+      get(this: unknown) {
+        if (!isOurs(this)) return nativeGet.call(this);
+        return ourGet ? ourGet.call(this) : nativeGet.call(nativeOf(this));
       },
       enumerable: native.enumerable,
       configurable: true,
     });
   } else if (typeof native.value === "function") {
-    const method = native.value as (...args: unknown[]) => unknown;
+    const nativeMethod = native.value as (...args: unknown[]) => unknown;
+    const ourMethod = ours?.value as ((...args: unknown[]) => unknown) | undefined;
     Object.defineProperty(FastResponse.prototype, key, {
-      value: function (this: FastResponse, ...args: unknown[]) {
-        return method.apply(nativeOf(this), args);
+      value: function (this: unknown, ...args: unknown[]) {
+        if (!isOurs(this)) return nativeMethod.apply(this, args);
+        return ourMethod ? ourMethod.apply(this, args) : nativeMethod.apply(nativeOf(this), args);
       },
       writable: true,
       enumerable: native.enumerable,
@@ -254,8 +302,9 @@ Object.setPrototypeOf(FastResponse.prototype, Native.prototype);
 Object.setPrototypeOf(FastResponse, Native);
 
 /**
- * The recorded parts of `response`, or `undefined` when it is the runtime's own Response (or one
- * of ours that built it): then read it the public way.
+ * The recorded parts of `response`, taken for sending (its body then counts as used), or
+ * `undefined` when it is the runtime's own Response, a subclass, or one of ours whose body
+ * something read: then send it the public way.
  *
  * @example In a node:http listener
  * ```ts ignore
@@ -265,11 +314,11 @@ Object.setPrototypeOf(FastResponse, Native);
  * ```
  */
 export function recorded(response: Response): RecordedResponse | undefined {
-  return recordOf(response);
+  return takeRecord(response);
 }
 
 /**
- * Makes `globalThis.Response` the recording class, once per process.
+ * Makes `globalThis.Response` the recording class, once per process (not over another copy's).
  *
  * @example
  * ```ts ignore
@@ -278,7 +327,8 @@ export function recorded(response: Response): RecordedResponse | undefined {
  * ```
  */
 export function installFastResponse(): void {
-  if (globalThis.Response === (FastResponse as unknown)) return;
+  const current = globalThis.Response as unknown as Record<symbol, unknown>;
+  if (current[BRAND] === true) return;
   Object.defineProperty(globalThis, "Response", {
     value: FastResponse,
     writable: true,
@@ -287,22 +337,26 @@ export function installFastResponse(): void {
   });
 }
 
+/** `init`'s members, each read once in WebIDL's order; `undefined`: not a plain dictionary. */
+function readInit(init: ResponseInit): ResponseInit | undefined {
+  if (typeof init !== "object" || init === null) return undefined;
+  for (const key in init) {
+    if (key !== "status" && key !== "statusText" && key !== "headers") return undefined;
+  }
+  const { headers, status, statusText } = init;
+  return { headers, status, statusText };
+}
+
 /**
  * The header list of a plain `init` with a body we can keep, or `undefined` when the runtime's
  * own constructor must take these arguments.
  */
 function recordable(body: unknown, init: ResponseInit | undefined): string[] | undefined {
-  if (
-    body !== undefined && body !== null && typeof body !== "string" &&
-    !(body instanceof Uint8Array && body.constructor === Uint8Array) &&
-    !(body instanceof ArrayBuffer)
-  ) return undefined;
-  if (init === undefined) return [];
-  if (typeof init !== "object" || init === null) return undefined;
-  const { status, statusText, headers } = init;
-  for (const key in init) {
-    if (key !== "status" && key !== "statusText" && key !== "headers") return undefined;
+  if (body !== undefined && body !== null && typeof body !== "string" && !plainBytes(body)) {
+    return undefined;
   }
+  if (init === undefined) return [];
+  const { status, statusText, headers } = init;
   if (status !== undefined) {
     if (typeof status !== "number" || !Number.isInteger(status) || status < 200 || status > 599) {
       return undefined;
@@ -316,11 +370,26 @@ function recordable(body: unknown, init: ResponseInit | undefined): string[] | u
   return headers === undefined ? [] : plainHeaders(headers);
 }
 
+/**
+ * A plain Uint8Array or ArrayBuffer over memory of its own (not shared, not detached: the
+ * runtime treats those differently).
+ */
+function plainBytes(body: unknown): boolean {
+  const buffer = body instanceof ArrayBuffer
+    ? body
+    : body instanceof Uint8Array && body.constructor === Uint8Array
+    ? body.buffer
+    : undefined;
+  return buffer instanceof ArrayBuffer && !(buffer as { detached?: boolean }).detached;
+}
+
 /** A plain object of string values with valid, distinct names; otherwise `undefined`. */
 function plainHeaders(headers: HeadersInit): string[] | undefined {
   if (typeof headers !== "object" || headers === null) return undefined;
   const proto = Object.getPrototypeOf(headers);
   if (proto !== Object.prototype && proto !== null) return undefined;
+  // The runtime's record conversion reads symbol keys too (and throws).
+  if (Object.getOwnPropertySymbols(headers).length > 0) return undefined;
   const head: string[] = [];
   for (const name in headers as Record<string, unknown>) {
     const value = (headers as Record<string, unknown>)[name];
@@ -340,8 +409,14 @@ function hasName(head: string[], name: string): boolean {
   return false;
 }
 
-function headList(headers: Headers): string[] {
+function list(headers: Headers): string[] {
   const head: string[] = [];
   headers.forEach((value, name) => head.push(name, value));
   return head;
+}
+
+function pairs(head: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < head.length; i += 2) out.push([head[i], head[i + 1]]);
+  return out;
 }

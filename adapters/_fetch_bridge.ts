@@ -77,9 +77,9 @@ function send(req: IncomingMessage, res: ServerResponse, response: Response): vo
 function sendRecorded(req: IncomingMessage, res: ServerResponse, parts: RecordedResponse): void {
   if (res.destroyed) return;
   const { status, body } = parts;
-  const head = parts.head.slice();
+  const head = parts.head;
   const bodiless = status < 200 || status === 204 || status === 304;
-  if (!bodiless) head.push("content-length", String(byteLength(body)));
+  if (!bodiless) setLength(head, byteLength(body));
   end(res, status, parts.statusText, head, bodiless || req.method === "HEAD" ? null : body);
 }
 
@@ -122,7 +122,7 @@ function write(
     body = null;
   }
   // HEAD states the length of the body it does not send.
-  if (!bodiless) head.push("content-length", String(byteLength(body)));
+  if (!bodiless) setLength(head, byteLength(body));
   end(res, status, response.statusText, head, headOnly ? null : body);
 }
 
@@ -132,6 +132,19 @@ function write(
 function addType(head: string[], response: Response): void {
   const type = response.headers.get("content-type");
   if (type !== null) head.push("content-type", type);
+}
+
+/**
+ * Frames a body we send whole with its real length: a Content-Length or Transfer-Encoding of the
+ * handler's own goes, since two framings (or two lengths) make clients refuse the response
+ * (RFC 9112 §6.3; Node's fetch() and http.get() both do).
+ */
+function setLength(head: string[], length: number): void {
+  for (let i = head.length - 2; i >= 0; i -= 2) {
+    const name = head[i];
+    if (name === "content-length" || name === "transfer-encoding") head.splice(i, 2);
+  }
+  head.push("content-length", String(length));
 }
 
 function byteLength(body: StaticBody | null): number {
@@ -192,7 +205,7 @@ async function readBody(
   const reader = stream.getReader();
   const first = await reader.read();
   if (first.done) {
-    head.push("content-length", "0");
+    setLength(head, 0);
     return end(res, status, statusText, head, null);
   }
   let next: ReadResult | undefined;
@@ -203,7 +216,7 @@ async function readBody(
   for (let turn = 0; turn < 4 && next === undefined; turn++) await undefined;
   if (res.destroyed) return void reader.cancel().catch(() => {});
   if (next !== undefined && next.done) {
-    head.push("content-length", String(byteLength(first.value)));
+    setLength(head, byteLength(first.value));
     return end(res, status, statusText, head, headOnly ? null : first.value);
   }
   if (headOnly) {
