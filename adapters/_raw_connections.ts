@@ -7,10 +7,16 @@
 // wraps the handle in a net.Socket, as Node's cluster worker does.
 //
 // Detected at run time: Node only (its handle's `onconnection` and child_process's "net.Native"
-// handle type). Deno and Bun keep the public path: Bun's net.Server has no `_handle`, and on
-// Deno 2.9.6 its handle's `onconnection` can be replaced but no connection handed over that way
-// was ever answered (tests/reliability_stall_test.ts: 3,000 of 3,000 timed out). Sticky routing's head reader needs a stream: it gets a net.Socket
-// built around the handle on demand, and that socket is what is closed afterwards.
+// handle type). Deno and Bun keep the public path: Bun's net.Server has no `_handle`. Deno
+// 2.9.6's native TCPWrap calls `onconnection(status)` with no client handle (the JS side takes
+// the connection with `accept(new TCPWrap(SOCKET))`, as Deno's own net.Server does), so an
+// earlier attempt here that expected Node's `(status, clientHandle)` handed nothing over
+// (tests/reliability_stall_test.ts: 3,000 of 3,000 timed out). Taking the connection with
+// `accept()` does work: the handle reaches a worker and serves (2 December, a standalone
+// fork + curl check). It is not used yet: with it tests/reliability_flood_test.ts failed in 4
+// of 5 runs on Deno against 2 of 4 for the public path, on a box at load 9-13, and the
+// difference was not understood in time. Sticky routing's head reader needs a stream: it gets
+// a net.Socket built around the handle on demand, and that socket is what is closed afterwards.
 
 import net from "node:net";
 
