@@ -230,9 +230,15 @@ export async function withFixture<T>(
   try {
     return await fn(app);
   } catch (error) {
-    (error as Error).message += `\nevents: ${JSON.stringify(app.events)}\nstderr: ${
+    const context = `\nevents: ${JSON.stringify(app.events)}\nstderr: ${
       app.stderr.join("").slice(-3000)
     }`;
+    try {
+      (error as Error).message += context;
+    } catch {
+      // A message with only a getter (Deno's timeout DOMException): wrap it instead.
+      throw new Error(`${(error as Error)?.message ?? error}${context}`, { cause: error });
+    }
     throw error;
   } finally {
     app.kill();
