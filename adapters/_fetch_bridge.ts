@@ -220,9 +220,12 @@ async function readBody(
     return end(res, status, statusText, head, headOnly ? null : first.value);
   }
   if (headOnly) {
-    // The GET response would be chunked; saying so keeps the connection alive.
+    // The GET response would be chunked (unless the handler stated its length, which then
+    // stands alone: both framings make clients refuse it); saying so keeps the connection alive.
     reader.cancel().catch(() => {});
-    head.push("transfer-encoding", "chunked");
+    if (!head.includes("content-length") && !head.includes("transfer-encoding")) {
+      head.push("transfer-encoding", "chunked");
+    }
     return end(res, status, statusText, head, null);
   }
   writeHead(res, status, statusText, head);

@@ -394,6 +394,38 @@ test("HEAD gets the headers and length without a body; the connection stays usab
   });
 });
 
+test("one framing: a handler's own Content-Length on a static body and on a stream", async () => {
+  const parts = ["ab", "cd"];
+  await withServer((request) => {
+    if (new URL(request.url).pathname === "/static") {
+      return new Response("four", { headers: { "content-length": "9" } });
+    }
+    let i = 0;
+    const body = new ReadableStream({
+      async pull(controller) {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        if (i < parts.length) controller.enqueue(new TextEncoder().encode(parts[i++]));
+        else controller.close();
+      },
+    });
+    return new Response(body, { headers: { "content-length": "4" } });
+  }, async (port, base) => {
+    const responses = await raw(port, [
+      "HEAD /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+      "HEAD /static HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    ]);
+    for (const response of responses) {
+      const lengths = response.headers.filter(([n]) => n === "content-length");
+      assert.equal(lengths.length, 1, JSON.stringify(response.headers));
+      assert.equal(header(response, "transfer-encoding"), undefined);
+    }
+    // Clients that refuse two framings read these.
+    assert.equal(await (await fetch(`${base}/static`)).text(), "four");
+    assert.equal(await (await fetch(`${base}/stream`)).text(), "abcd");
+    assert.equal((await fetch(`${base}/stream`, { method: "HEAD" })).status, 200);
+  });
+});
+
 test("keep-alive: several requests on one connection, none of their signals aborted", async () => {
   const signals: AbortSignal[] = [];
   await withServer((request) => {
