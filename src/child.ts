@@ -169,8 +169,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
    * (for workers that warm caches before taking traffic).
    */
   async ready(): Promise<void> {
-    const { channel } = await this.#ready;
-    await channel.sendInternal({ cmd: "ready" });
+    await this.#write((channel) => channel.sendInternal({ cmd: "ready" }));
   }
 
   /**
@@ -187,8 +186,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     if (key.length === 0 || key.length >= 300) {
       throw new RangeError(`Cannot claim: key must be 1 to 299 characters long, got ${key.length}`);
     }
-    const { channel } = await this.#ready;
-    await channel.sendInternal({ cmd: "claim", key });
+    await this.#write((channel) => channel.sendInternal({ cmd: "claim", key }));
   }
 
   /**
@@ -226,25 +224,32 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
 
   /** Sends a message (and optionally a socket or server handle) to the primary. */
   send(message: unknown, handle?: unknown): Promise<void> {
-    // Connected and no earlier send still waiting for the connection: straight to the channel,
+    return this.#write((channel) => channel.sendUser(message, handle));
+  }
+
+  /**
+   * Writes to the primary in call order: `send()`, `ready()` and `claim()` share this path, so
+   * that none overtakes an earlier one (review R10).
+   */
+  #write(write: (channel: Channel) => Promise<void>): Promise<void> {
+    // Connected and no earlier write still waiting for the connection: straight to the channel,
     // without an await per message (issue #10). Else behind the connection, in order.
     const connection = this.#connection;
     if (connection !== undefined && this.#early === 0) {
       try {
-        return connection.channel.sendUser(message, handle);
+        return write(connection.channel);
       } catch (error) {
         return Promise.reject(error); // as from the async function it was (a throwing getter)
       }
     }
     this.#early++;
-    const sent = this.#ready.then(({ channel }) => {
+    return this.#ready.then(({ channel }) => {
       this.#early--;
-      return channel.sendUser(message, handle);
+      return write(channel);
     }, (error) => {
       this.#early--;
       throw error;
     });
-    return sent;
   }
 
   /**
