@@ -8,6 +8,12 @@
 // callback, and disconnects once that callback ran: the channel writes in order, so every
 // earlier message is written by then. Not on Node: its channel calls process.disconnect()
 // itself when the primary closes it, and that call must not wait.
+// While the FLUSH is under way the worker looks disconnected, as Node's is at once after
+// disconnect(): `process.connected` reads false (an own accessor on process for that window;
+// Deno keeps `connected` as a plain data property), so Deno's own send() fails every later
+// message with ERR_IPC_CHANNEL_CLOSED (callback, or an `error` event) instead of writing it,
+// and its read loop stops. What the runtime writes to `connected` meanwhile (the primary closed
+// the channel) is kept and put back before the real disconnect.
 
 import process from "node:process";
 import { FLUSH } from "./_wire.ts";
@@ -34,18 +40,49 @@ export function installDisconnectFlush(): void {
     }
     if (!process.connected) return original.call(this); // the runtime's own answer
     flushing = true;
+    let hidden: { connected: boolean } | undefined;
+    let settled = false;
     const done = () => {
+      if (settled) return;
+      settled = true;
       process.off("disconnect", done);
-      if (process.connected) original.call(process);
+      const connected = hidden ? reveal(hidden) : process.connected;
+      hidden = undefined;
+      if (connected) original.call(process);
     };
     // The channel may close meanwhile (the primary closed it): then there is nothing to wait for.
     process.once("disconnect", done);
     try {
+      // Sent while still connected: Deno's send() checks `connected` before it queues.
       (process.send as Send)(FLUSH, undefined, {}, done);
     } catch {
-      done();
+      return done();
     }
+    if (!settled && process.connected) hidden = hide();
   };
   Object.defineProperty(disconnect, INSTALLED, { value: true });
   process.disconnect = disconnect as typeof process.disconnect;
+}
+
+/** Makes `process.connected` read false; returns where the runtime's writes to it go. */
+function hide(): { connected: boolean } {
+  const state = { connected: process.connected === true };
+  Object.defineProperty(process, "connected", {
+    configurable: true,
+    enumerable: true,
+    get: () => false,
+    set: (value: boolean) => void (state.connected = value),
+  });
+  return state;
+}
+
+/** Puts the runtime's plain `connected` property back; returns its value. */
+function reveal(state: { connected: boolean }): boolean {
+  Object.defineProperty(process, "connected", {
+    configurable: true,
+    enumerable: true,
+    writable: true,
+    value: state.connected,
+  });
+  return state.connected;
 }

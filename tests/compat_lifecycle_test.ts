@@ -130,7 +130,7 @@ test("compat: a worker is online before its program runs, so a busy one can be k
 });
 
 // Deno 2.9.6 drops what a process.disconnect() finds unwritten (compat/_process_disconnect.ts).
-test("compat: what a worker sends right before its process.disconnect() reaches the primary", async () => {
+test("compat: what a worker sends right before its process.disconnect() reaches the primary, nothing after it", async () => {
   await withFixture(FIXTURE, { SCENARIO: "send-then-disconnect" }, async (app) => {
     const exit = await next(app, (e) => e.ev === "exit");
     const seen = exit.seen as unknown[];
@@ -139,6 +139,14 @@ test("compat: what a worker sends right before its process.disconnect() reaches 
       [1, 2, 3, "disconnect"],
     );
     assert.equal((seen[1] as { big: string }).big.length, 100_000);
+    // Node's process.disconnect(): `connected` is false at once, later sends fail, unsent.
+    const after = await next(app, (e) => e.ev === "after-disconnect");
+    assert.equal(after.connected, false);
+    assert.equal(after.returned, false);
+    assert.deepEqual(after.errors, [
+      { callback: "ERR_IPC_CHANNEL_CLOSED" },
+      { event: "ERR_IPC_CHANNEL_CLOSED" },
+    ]);
     assert.equal(exit.code, 0);
     assert.equal(exit.signal, null);
   });
