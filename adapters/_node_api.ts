@@ -7,6 +7,7 @@
 import { spawn, type StdioOptions } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import dgram from "node:dgram";
+import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import process from "node:process";
@@ -367,20 +368,33 @@ export class NodeApiAdapter implements Adapter {
   // Response is read without undici's cost, and Bun.serve/Deno.serve elsewhere in the process
   // need the runtime's own class, so only Node replaces it.
   // The fetch bridge is imported here, not at load: its Request and Response load Node's undici
-  // (20–28 ms on Node 24), which a primary never needs (issue #10, startup); node:http too (Bun
-  // loads it in 10 ms, Deno in 3–11), which a worker on Bun.serve or Deno.serve never needs.
-  async serve(
+  // (20–28 ms on Node 24), which a primary never needs (issue #10, startup). The server is
+  // attached in this same turn, before the import settles: on Bun an await before attach() made
+  // strictReloads drop 1–5 requests per run of tests/reload_modes_test.ts (tcp_migrate_req=0).
+  // Requests that come first wait for the bridge; serve() resolves once both are there.
+  serve(
     source: ServeSource,
     handler: FetchHandler,
     options: ServeEngineOptions = { fastResponse: false },
   ): Promise<WorkerServer> {
-    const [{ default: http }, { installFastResponse }, { fetchListener }] = await Promise.all([
-      import("node:http"),
-      import("./_fast_response.ts"),
-      import("./_fetch_bridge.ts"),
-    ]);
-    if (options.fastResponse && this.runtime === "node") installFastResponse();
-    return this.attach(http.createServer(fetchListener(handler)), source);
+    const bridge = Promise.all([import("./_fast_response.ts"), import("./_fetch_bridge.ts")])
+      .then(([{ installFastResponse }, { fetchListener }]) => {
+        if (options.fastResponse && this.runtime === "node") installFastResponse();
+        return fetchListener(handler);
+      });
+    let listener: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
+    bridge.then((loaded) => (listener = loaded), () => {});
+    const server = this.attach(
+      http.createServer((req, res) => {
+        if (listener) return listener(req, res);
+        bridge.then((loaded) => loaded(req, res), () => res.destroy());
+      }),
+      source,
+    );
+    return Promise.all([server, bridge]).then(([attached]) => attached, async (error) => {
+      await (await server.catch(() => undefined))?.close(); // the bridge failed: serve nothing
+      throw error;
+    });
   }
 
   attach(server: unknown, source: ServeSource): Promise<WorkerServer> {
