@@ -175,6 +175,9 @@ export class Channel {
    * behind the latest; else it waits for what remains of the oldest's PROBE_MS.
    */
   #armProbe(ms: number): void {
+    // One timer at most: the probe's own send arms one too (review R6: each probe started a
+    // second chain, without bound while a slow worker kept handoffs waiting).
+    if (this.#probe !== undefined) clearTimeout(this.#probe);
     const timer = setTimeout(() => {
       this.#probe = undefined;
       if (this.#handoffs.length === 0 || this.#closed) return;

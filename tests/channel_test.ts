@@ -267,6 +267,62 @@ test("Channel: a handoff unanswered for PROBE_MS gets a socketless newconn behin
   assert.equal(channel.pending, 0);
 });
 
+test("Channel: one probe timer at most while a slow worker keeps handoffs waiting", async () => {
+  // Counts the channel's timers alive at once (review R6: each probe started a second timer
+  // chain). Only timers made inside the channel's calls count (the test runner has its own).
+  const live = new Set<unknown>();
+  let inside = false;
+  const realSet = globalThis.setTimeout, realClear = globalThis.clearTimeout;
+  const within = <T>(fn: () => T): T => {
+    const was = inside;
+    inside = true;
+    try {
+      return fn();
+    } finally {
+      inside = was;
+    }
+  };
+  globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+    if (!inside) return realSet(fn, ms);
+    const timer = realSet(() => {
+      live.delete(timer);
+      within(fn);
+    }, ms);
+    live.add(timer);
+    return timer;
+  }) as typeof setTimeout;
+  globalThis.clearTimeout = ((timer: ReturnType<typeof setTimeout>) => {
+    live.delete(timer);
+    realClear(timer);
+  }) as typeof clearTimeout;
+  const at = new Map<Sent, number>();
+  const { sent, send } = fakeSend((entry) => (at.set(entry, performance.now()), Promise.resolve()));
+  const channel = new Channel("tok", send);
+  try {
+    let most = 0;
+    // A slow worker: a new handoff every 200 ms, each answered (with any probe) 1.2 s later.
+    for (let step = 0; step < 15; step++) {
+      within(() => track(channel.request(newconn("k"), { fd: step })));
+      await new Promise((resolve) => realSet(resolve, 200));
+      const late = sent.filter((s) => at.get(s)! <= performance.now() - 1200);
+      for (const s of late) {
+        // A probe carries no socket: the worker refuses it.
+        const accepted = s.handle !== undefined;
+        within(() =>
+          channel.settle(seqOf(s), { cmd: "reply", ack: seqOf(s), accepted }, undefined)
+        );
+        sent.splice(sent.indexOf(s), 1);
+      }
+      most = Math.max(most, live.size);
+    }
+    assert.ok(most <= 1, `${most} probe timers were alive at once`);
+  } finally {
+    channel.close();
+    globalThis.setTimeout = realSet;
+    globalThis.clearTimeout = realClear;
+  }
+});
+
 // --- keepOpen and envelopes -----------------------------------------------------------------
 
 test("Channel passes keepOpen false for sendUser and true for request/sendInternal", async () => {
