@@ -7,7 +7,7 @@
 import { spawn, type StdioOptions } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import dgram from "node:dgram";
-import http from "node:http";
+import type http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import process from "node:process";
@@ -371,11 +371,28 @@ export class NodeApiAdapter implements Adapter {
   // (20–28 ms on Node 24), which a primary never needs (issue #10, startup). The server is
   // attached in this same turn, before the import settles: on Bun an await before attach() made
   // strictReloads drop 1–5 requests per run of tests/reload_modes_test.ts (tcp_migrate_req=0).
-  // Requests that come first wait for the bridge; serve() resolves once both are there.
+  // Requests that come first wait for the bridge (a failed import destroys them). serve() does
+  // not wait for it: a slower serve() made Bun's "shared" port-0 workers get different ports
+  // (tests/port_sharing_test.ts, 1–2 of 11 failed in half the runs; a race in the broker?).
   serve(
     source: ServeSource,
     handler: FetchHandler,
     options: ServeEngineOptions = { fastResponse: false },
+  ): Promise<WorkerServer> {
+    // node:http at first use, synchronously: Bun loads it in 10 ms and Deno in 3–11, which a
+    // worker on Bun.serve or Deno.serve never needs. Node before 20.16 and 22.3 has no
+    // getBuiltinModule(): there the import comes first.
+    const builtin = (process as { getBuiltinModule?(id: string): unknown }).getBuiltinModule;
+    const loaded = builtin?.("node:http") as typeof http | undefined;
+    if (loaded) return this.#serveHttp(loaded, source, handler, options);
+    return import("node:http").then((m) => this.#serveHttp(m.default, source, handler, options));
+  }
+
+  #serveHttp(
+    http: typeof import("node:http"),
+    source: ServeSource,
+    handler: FetchHandler,
+    options: ServeEngineOptions,
   ): Promise<WorkerServer> {
     const bridge = Promise.all([import("./_fast_response.ts"), import("./_fetch_bridge.ts")])
       .then(([{ installFastResponse }, { fetchListener }]) => {
@@ -391,10 +408,7 @@ export class NodeApiAdapter implements Adapter {
       }),
       source,
     );
-    return Promise.all([server, bridge]).then(([attached]) => attached, async (error) => {
-      await (await server.catch(() => undefined))?.close(); // the bridge failed: serve nothing
-      throw error;
-    });
+    return server;
   }
 
   attach(server: unknown, source: ServeSource): Promise<WorkerServer> {
