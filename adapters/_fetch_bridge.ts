@@ -147,6 +147,12 @@ function setLength(head: string[], length: number): void {
   head.push("content-length", String(length));
 }
 
+/** Whether `head` (names and values, alternating) has a header `name`. */
+function named(head: string[], name: string): boolean {
+  for (let i = 0; i < head.length; i += 2) if (head[i] === name) return true;
+  return false;
+}
+
 function byteLength(body: StaticBody | null): number {
   if (body === null) return 0;
   return typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
@@ -223,7 +229,7 @@ async function readBody(
     // The GET response would be chunked (unless the handler stated its length, which then
     // stands alone: both framings make clients refuse it); saying so keeps the connection alive.
     reader.cancel().catch(() => {});
-    if (!head.includes("content-length") && !head.includes("transfer-encoding")) {
+    if (!named(head, "content-length") && !named(head, "transfer-encoding")) {
       head.push("transfer-encoding", "chunked");
     }
     return end(res, status, statusText, head, null);
