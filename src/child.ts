@@ -89,6 +89,8 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   /** Port-0 servers opened so far, per policy and host (for the query's `index`). */
   #zeroPortServers = new Map<string, number>();
   #servers = new Map<string, WorkerServer>();
+  /** Servers being started, by key, until they are in `#servers` (or failed: `undefined`). */
+  #starting = new Map<string, Promise<WorkerServer | undefined>>();
   #disconnecting: Promise<void> | undefined;
   #connection: Connection | undefined;
   /** Sends made before the connection that still wait for it (later ones queue behind them). */
@@ -373,9 +375,15 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       throw new ClusterError("EADDRINUSE", `This worker already serves ${describe(result)}`);
     }
     let server: WorkerServer;
+    const starting = start(adapter, sourceOf(result, handle, options));
+    // A lend the primary asks for meanwhile (the next worker joins a shared socket) waits for
+    // this server instead of being refused, which made the primary bind a second socket
+    // (EADDRINUSE on a fixed port, another port for port 0).
+    this.#starting.set(key, starting.catch(() => undefined));
     try {
-      server = await start(adapter, sourceOf(result, handle, options));
+      server = await starting;
     } catch (error) {
+      this.#starting.delete(key);
       channel.sendInternal({ cmd: "close", key }).catch(() => {});
       const code = (error as { code?: unknown })?.code;
       throw new ClusterError(
@@ -385,6 +393,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       );
     }
     this.#servers.set(key, server);
+    this.#starting.delete(key);
     if (result.policy === "round-robin") this.#watchLoad(adapter, channel, key);
     const address = server.address ?? {
       hostname: result.hostname ?? "0.0.0.0",
@@ -528,14 +537,20 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
         return;
       }
       case "lend": {
-        const listenHandle = this.#servers.get(m.key)?.listenHandle;
-        const refuse = () => channel.sendInternal({ cmd: "reply", ack: m.seq, accepted: false });
-        if (listenHandle === undefined) refuse().catch(() => {});
-        // A runtime may refuse to send this kind of handle (Bun's http.Server): say no, not hang.
-        else {
-          channel.sendInternal({ cmd: "reply", ack: m.seq, accepted: true }, listenHandle)
-            .catch(() => refuse().catch(() => {}));
-        }
+        const lend = (server: WorkerServer | undefined) => {
+          const listenHandle = server?.listenHandle;
+          const refuse = () => channel.sendInternal({ cmd: "reply", ack: m.seq, accepted: false });
+          if (listenHandle === undefined) refuse().catch(() => {});
+          // A runtime may refuse to send this kind of handle (Bun's http.Server): say no, not
+          // hang.
+          else {
+            channel.sendInternal({ cmd: "reply", ack: m.seq, accepted: true }, listenHandle)
+              .catch(() => refuse().catch(() => {}));
+          }
+        };
+        const starting = this.#servers.has(m.key) ? undefined : this.#starting.get(m.key);
+        if (starting !== undefined) starting.then(lend);
+        else lend(this.#servers.get(m.key));
         return;
       }
       case "disconnect":
