@@ -548,9 +548,15 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
               .catch(() => refuse().catch(() => {}));
           }
         };
-        const starting = this.#servers.has(m.key) ? undefined : this.#starting.get(m.key);
-        if (starting !== undefined) starting.then(lend);
-        else lend(this.#servers.get(m.key));
+        const answer = (late: boolean): void => {
+          const starting = this.#servers.has(m.key) ? undefined : this.#starting.get(m.key);
+          if (starting !== undefined) starting.then(lend);
+          else if (this.#servers.has(m.key) || late) lend(this.#servers.get(m.key));
+          // The query's reply may have come in the same read: its server is marked as starting
+          // only once the reply's continuation ran, after this turn.
+          else setTimeout(() => answer(true), 0);
+        };
+        answer(false);
         return;
       }
       case "disconnect":
