@@ -400,7 +400,11 @@ export class NodeApiAdapter implements Adapter {
         return fetchListener(handler);
       });
     let listener: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
-    bridge.then((loaded) => (listener = loaded), () => {});
+    bridge.then(
+      (loaded) => (listener = loaded),
+      // Every request is then refused (destroyed below): say why once.
+      (error) => console.error("[@x/cluster] serve(): the fetch bridge failed to load:", error),
+    );
     const server = this.attach(
       http.createServer((req, res) => {
         if (listener) return listener(req, res);
