@@ -404,7 +404,15 @@ function plainHeaders(headers: HeadersInit): string[] | undefined {
   return head;
 }
 
-function hasName(head: string[], name: string): boolean {
+/**
+ * Whether a header list (names and values, alternating, names lower-case) has header `name`.
+ *
+ * @example
+ * ```ts ignore
+ * hasName(["content-type", "text/plain"], "content-type"); // true
+ * ```
+ */
+export function hasName(head: string[], name: string): boolean {
   for (let i = 0; i < head.length; i += 2) if (head[i] === name) return true;
   return false;
 }

@@ -15,7 +15,7 @@
 import { Buffer } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FetchHandler } from "../src/types.ts";
-import { recorded, type RecordedResponse } from "./_fast_response.ts";
+import { hasName, recorded, type RecordedResponse } from "./_fast_response.ts";
 import { lazyRequest } from "./_fetch_request.ts";
 import { type StaticBody, staticBody } from "./_fetch_static_body.ts";
 
@@ -147,12 +147,6 @@ function setLength(head: string[], length: number): void {
   head.push("content-length", String(length));
 }
 
-/** Whether `head` (names and values, alternating) has a header `name`. */
-function named(head: string[], name: string): boolean {
-  for (let i = 0; i < head.length; i += 2) if (head[i] === name) return true;
-  return false;
-}
-
 function byteLength(body: StaticBody | null): number {
   if (body === null) return 0;
   return typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
@@ -229,7 +223,7 @@ async function readBody(
     // The GET response would be chunked (unless the handler stated its length, which then
     // stands alone: both framings make clients refuse it); saying so keeps the connection alive.
     reader.cancel().catch(() => {});
-    if (!named(head, "content-length") && !named(head, "transfer-encoding")) {
+    if (!hasName(head, "content-length") && !hasName(head, "transfer-encoding")) {
       head.push("transfer-encoding", "chunked");
     }
     return end(res, status, statusText, head, null);
