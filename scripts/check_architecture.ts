@@ -11,7 +11,7 @@ export interface Violation {
   file: string;
   line: number;
   text: string;
-  rule: "runtime-import" | "runtime-global" | "import-cycle";
+  rule: "runtime-import" | "runtime-global" | "import-cycle" | "unbundlable";
 }
 
 /** A piece of source: code, or the contents of a string or template literal. */
@@ -30,6 +30,11 @@ const BEFORE_REGEX =
 // `Deno.`, `Bun.`, `process.` (or `?.`, `[`) but not as a property (`worker.process.pid`, `this.#process`); or `globalThis.X`.
 const GLOBAL_USE =
   /(?<![#$]|\.\s*)\b(?:Deno|Bun|process)\s*(?:\?\.|\.|\[)|\bglobalThis\s*\??\.\s*(?:Deno|Bun|process)\b/g;
+
+// The npm build bundles src/ into one file (scripts/npm_build): a specifier computed at run time
+// cannot be followed there, and `import.meta` would describe the bundle, not the source file.
+const IMPORT_META = /\bimport\s*\.\s*meta\b/g;
+const DYNAMIC_IMPORT = /\bimport\s*\(/g;
 
 // What precedes a module specifier: import x from "…", export … from "…", import "…", import("…"),
 // require("…").
@@ -184,6 +189,14 @@ export function checkSource(file: string, src: string): Violation[] {
     if (token.kind === "code") {
       for (const m of token.text.matchAll(GLOBAL_USE)) {
         report(token.start + m.index, "runtime-global");
+      }
+      for (const m of token.text.matchAll(IMPORT_META)) report(token.start + m.index, "unbundlable");
+      for (const m of token.text.matchAll(DYNAMIC_IMPORT)) {
+        // Only `import("literal")`: the literal is the next token, right after the parenthesis.
+        const literal = /^\s*$/.test(token.text.slice(m.index + m[0].length)) &&
+          tokens[k + 1]?.kind === "string" && tokens[k + 1].plain === true &&
+          /^\s*\)/.test(tokens[k + 2]?.kind === "code" ? tokens[k + 2].text : "");
+        if (!literal) report(token.start + m.index, "unbundlable");
       }
       return;
     }

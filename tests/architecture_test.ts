@@ -53,7 +53,19 @@ const bad: [string, Violation["rule"]][] = [
   ["const a = process[name];", "runtime-global"],
   ["const t = `pid ${Deno.pid}`;", "runtime-global"],
   ['/// <reference types="node" />', "runtime-import"],
+  ["const m = await import(name);", "unbundlable"],
+  ["const m = await import(`./${name}.ts`);", "unbundlable"],
+  ['const m = await import("./a" + ".ts");', "unbundlable"],
+  ["const here = import.meta.url;", "unbundlable"],
 ];
+
+test("passes import() of a literal, spread over lines or as a type", async () => {
+  const violations = await check({
+    "src/a.ts": 'export const a = () => import(\n  "./b.ts"\n);\ntype B = typeof import("./b.ts");\n',
+    "src/b.ts": "export const b = 1;\n",
+  });
+  assert.deepEqual(violations, []);
+});
 
 for (const [source, rule] of bad) {
   test(`reports ${source}`, async () => {
