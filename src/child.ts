@@ -13,13 +13,8 @@ import { reportStats } from "./_stats_reporter.ts";
 import { Emitter } from "./emitter.ts";
 import { runtime } from "./_runtime.ts";
 import { ClusterError } from "./errors.ts";
-import {
-  decodeAtWorker,
-  LOAD_INTERVAL,
-  type PrimaryToWorker,
-  type QueryMessage,
-  type QueryResult,
-} from "./protocol.ts";
+import { type ChildState, onPrimaryMessage } from "./_child_messages.ts";
+import { LOAD_INTERVAL, type QueryMessage, type QueryResult } from "./protocol.ts";
 import type {
   Adapter,
   Address,
@@ -29,7 +24,6 @@ import type {
   ServeSource,
   WorkerServer,
 } from "./types.ts";
-import { fromBase64 } from "./_sticky_bytes.ts";
 import { LoadReporter } from "./_load_reporter.ts";
 import { type BoundUdp, type UdpOptions, validateUdpOptions } from "./_udp.ts";
 import { type ServeOptions, validateServeOptions } from "./serve_options.ts";
@@ -105,6 +99,15 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   #requestCounters: Array<() => number> = [];
   /** Reports round-robin servers' open connections; created with the first one. */
   #load: LoadReporter | undefined;
+  /** What src/_child_messages.ts reads and calls for the primary's messages. */
+  #state: ChildState = {
+    servers: this.#servers,
+    starting: this.#starting,
+    load: () => this.#load,
+    message: (data, handle) => this.emit("message", data, handle),
+    error: (error) => this.emit("error", error),
+    disconnect: () => void this.disconnect().catch(() => {}),
+  };
 
   /** Used by the package entry; get the instance from `Cluster.worker`. */
   constructor(
@@ -438,7 +441,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     // deno-lint-ignore prefer-const -- assigned after the parent channel exists
     let channel!: Channel;
     const parent = adapter.connectParent({
-      message: (raw, handle) => this.#onMessage(adapter, channel, token, raw, handle),
+      message: (raw, handle) => onPrimaryMessage(this.#state, adapter, channel, token, raw, handle),
       disconnect: () => this.#onDisconnect(adapter, channel),
     });
     if (!parent) throw new TypeError("This process was started as a worker but has no IPC channel");
@@ -493,74 +496,6 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       } catch {
         // Not a signal of this platform.
       }
-    }
-  }
-
-  #onMessage(
-    adapter: Adapter,
-    channel: Channel,
-    token: string,
-    raw: unknown,
-    handle: unknown,
-  ): void {
-    const decoded = decodeAtWorker(raw, token);
-    if (decoded.kind === "user") {
-      this.emit("message", decoded.data, handle);
-      return;
-    }
-    if (decoded.kind === "invalid") {
-      if (handle !== undefined) adapter.discard(handle);
-      this.emit("error", new ClusterError("BAD_MESSAGE", `Dropped a message: ${decoded.reason}`));
-      return;
-    }
-    this.#onInternal(adapter, channel, decoded.message, handle);
-  }
-
-  #onInternal(adapter: Adapter, channel: Channel, m: PrimaryToWorker, handle: unknown): void {
-    switch (m.cmd) {
-      case "reply":
-        if (!channel.settle(m.ack, m, handle)) {
-          this.emit("error", new ClusterError("BAD_MESSAGE", `Reply to unknown request ${m.ack}`));
-        }
-        return;
-      case "newconn": {
-        const server = this.#servers.get(m.key);
-        const head = m.head === undefined ? undefined : fromBase64(m.head);
-        const accepted = handle !== undefined && (server?.accept(handle, head) ?? false);
-        if (!accepted && handle !== undefined) adapter.discard(handle);
-        const active = this.#load?.replied(m.key);
-        if (active === undefined) {
-          channel.sendInternal({ cmd: "reply", ack: m.seq, accepted }).catch(() => {});
-          return;
-        }
-        channel.sendInternal({ cmd: "reply", ack: m.seq, accepted, active }).catch(() => {});
-        return;
-      }
-      case "lend": {
-        const lend = (server: WorkerServer | undefined) => {
-          const listenHandle = server?.listenHandle;
-          const refuse = () => channel.sendInternal({ cmd: "reply", ack: m.seq, accepted: false });
-          if (listenHandle === undefined) refuse().catch(() => {});
-          // A runtime may refuse to send this kind of handle (Bun's http.Server): say no, not
-          // hang.
-          else {
-            channel.sendInternal({ cmd: "reply", ack: m.seq, accepted: true }, listenHandle)
-              .catch(() => refuse().catch(() => {}));
-          }
-        };
-        const answer = (late: boolean): void => {
-          const starting = this.#servers.has(m.key) ? undefined : this.#starting.get(m.key);
-          if (starting !== undefined) starting.then(lend);
-          else if (this.#servers.has(m.key) || late) lend(this.#servers.get(m.key));
-          // The query's reply may have come in the same read: its server is marked as starting
-          // only once the reply's continuation ran, after this turn.
-          else setTimeout(() => answer(true), 0);
-        };
-        answer(false);
-        return;
-      }
-      case "disconnect":
-        this.disconnect().catch(() => {});
     }
   }
 
