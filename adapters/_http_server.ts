@@ -55,8 +55,11 @@ export async function attachServer(server: net.Server, source: ServeSource): Pro
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   };
+  // `server.maxConnections`, as Node's onconnection() checks it: a connection beyond it is
+  // refused, so the primary hands it to another worker (Node's cluster child does the same).
+  const full = () => server.maxConnections != null && sockets.size >= server.maxConnections;
   const feed = (socket: net.Socket, head?: Uint8Array): boolean => {
-    if (closing) return false;
+    if (closing || full()) return false;
     track(socket);
     // Bytes the primary read (L7 sticky routing) come first, through the public stream API.
     if (head !== undefined && head.length > 0) socket.unshift(Buffer.from(head));
@@ -91,7 +94,12 @@ export async function attachServer(server: net.Server, source: ServeSource): Pro
   let listenHandle: net.Server | undefined;
   if (source.kind === "handle") listenHandle = source.handle as net.Server;
   else if (source.kind === "reuse-port") listenHandle = await listenReusePort(source);
-  listenHandle?.on("connection", (socket: net.Socket) => feed(socket) || socket.destroy());
+  listenHandle?.on("connection", (socket: net.Socket) => {
+    if (feed(socket)) return;
+    // A connection this server accepted itself and cannot take: closed, with Node's `drop`.
+    if (!closing) server.emit("drop", dropped(socket));
+    socket.destroy();
+  });
   const address = listenHandle ? addressOf(listenHandle) : undefined;
   return {
     address,
@@ -124,4 +132,11 @@ export async function attachServer(server: net.Server, source: ServeSource): Pro
       closed = true;
     },
   };
+}
+
+/** What Node's `drop` event says about a connection beyond `maxConnections`. */
+function dropped(socket: net.Socket): Record<string, unknown> {
+  const { localAddress, localPort, localFamily, remoteAddress, remotePort, remoteFamily } =
+    socket as net.Socket & { localFamily?: string };
+  return { localAddress, localPort, localFamily, remoteAddress, remotePort, remoteFamily };
 }
