@@ -26,8 +26,8 @@ import type {
   ProcessMonitor,
   ServeEngineOptions,
   ServeSource,
-  SystemdChannel,
   SpawnOptions,
+  SystemdChannel,
   UdpBindOptions,
   WorkerServer,
 } from "../src/types.ts";
@@ -42,7 +42,7 @@ import {
   socketOf,
   takeRawConnections,
 } from "./_raw_connections.ts";
-import { addressOf, loopbackFor } from "./_address.ts";
+import { addressOf, bindablePath, loopbackFor } from "./_address.ts";
 import { IpcEndpoint, type IpcTarget } from "./_ipc.ts";
 import { attachServer } from "./_http_server.ts";
 import { serveHttp } from "./_metrics_server.ts";
@@ -281,10 +281,11 @@ export class NodeApiAdapter implements Adapter {
       );
     }
     const server = net.createServer({ pauseOnConnect: true }, onConnection);
+    const { path } = options;
     return new Promise((resolve, reject) => {
       server.once("error", reject);
       server.listen(
-        {
+        path !== undefined ? { path: bindablePath(path), backlog: options.backlog } : {
           host: options.hostname,
           port: options.port,
           backlog: options.backlog,
@@ -293,8 +294,9 @@ export class NodeApiAdapter implements Adapter {
         () => {
           server.off("error", reject);
           watchAccepts(server, this.runtime, options.backlog); // Deno stops at EMFILE
-          // Node: raw handles, as node:cluster's round-robin (adapters/_raw_connections.ts).
-          takeRawConnections(server, this.runtime, onConnection);
+          // Node: raw handles, as node:cluster's round-robin (adapters/_raw_connections.ts);
+          // a pipe's keep the public path (child_process sends those as net.Socket).
+          if (path === undefined) takeRawConnections(server, this.runtime, onConnection);
           resolve(listenerOf(server));
         },
       );

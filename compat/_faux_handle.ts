@@ -24,20 +24,11 @@ export class FauxHandles {
       for (const close of this.#open) worker.waitUntil(close());
     });
     // A channel lost without a disconnect asked for (the worker's own process.disconnect(), a
-    // primary gone) ends the worker at once. Node's primary then closes the pipes it bound for
-    // it, which unlinks their paths; ours bound here, so they close here, before the exit.
+    // primary gone) ends the worker at once; the UDP sockets it bound alone close first.
     worker.on("disconnect", () => {
       if (this.#leaving) return;
       for (const close of this.#alone) void close();
     });
-  }
-
-  /**
-   * A server on a pipe, which binds in this worker (see _listen_hook.ts): closed on disconnect
-   * like the shared ones, as Node closes the pipe handles its workers got from the primary.
-   */
-  track(server: net.Server): void {
-    this.#trackClosable(server, () => server.listening);
   }
 
   /**
@@ -78,7 +69,10 @@ export class FauxHandles {
       bound.close().catch(() => {});
       return;
     }
-    const address = { address: bound.hostname, family: bound.family, port: bound.port };
+    // A pipe server's address() is its path, as Node's.
+    const address = bound.family === "unix"
+      ? bound.hostname
+      : { address: bound.hostname, family: bound.family, port: bound.port };
     // Node's faux round-robin handle keeps the worker alive with an interval, which
     // server.unref() clears: a worker whose IPC channel is unref'd stays up while it listens.
     let timer: ReturnType<typeof setInterval> | undefined = keepAlive();
@@ -96,7 +90,8 @@ export class FauxHandles {
     const proto = Object.getPrototypeOf(server) as net.Server;
     methods(server, {
       // The core makes `server.listening` true until its side closed (adapters/_http_server.ts).
-      address: () => (server.listening ? { ...address } : null),
+      address:
+        () => (server.listening ? typeof address === "string" ? address : { ...address } : null),
       close(callback?: (error?: Error) => void) {
         if (!server.listening) return proto.close.call(server, callback);
         if (typeof callback === "function") {

@@ -1,14 +1,16 @@
 // Ports listenInCluster() of lib/net.js and _getServer() of lib/internal/cluster/child.js: in a
 // worker, `server.listen(port, host, backlog, cb)` on a node:net or node:http server asks the
 // primary through `Cluster.worker.listen()` instead of binding (the server then gets what Node's
-// faux handle gives it: _faux_handle.ts). `exclusive: true`, `reusePort: true` and handles bind
-// alone, as in Node. Deviation: pipes bind alone too (Node shares them through the
-// primary; the core shares TCP addresses only), and are closed on disconnect as Node closes
-// the handles it got from the primary. Installed only in workers, when compat is loaded.
+// faux handle gives it: _faux_handle.ts). Pipes (Unix sockets) are shared through the primary
+// too, their relative paths resolved against the worker's working directory as Node's child.js
+// resolves them. `exclusive: true`, `reusePort: true` and handles bind alone, as in Node; an
+// exclusive pipe is closed on disconnect as Node closes the handles it got from the primary.
+// Installed only in workers, when compat is loaded.
 
 import dgram from "node:dgram";
 import http from "node:http";
 import net from "node:net";
+import nodePath from "node:path";
 import process from "node:process";
 import type { ClusterWorker } from "../mod.ts";
 import { bindShared, receivedSockets } from "./_dgram.ts";
@@ -21,6 +23,8 @@ type Listen = (this: net.Server, ...args: any[]) => net.Server;
 const ROUTED = Symbol("@x/cluster/compat.routed");
 
 interface Request {
+  /** A Unix socket path, absolute (then `port` is -1). */
+  path?: string;
   port: number;
   host: string | undefined;
   backlog: number | undefined;
@@ -38,18 +42,19 @@ export function installListenHook(worker: ClusterWorker): void {
     const hooked: Listen = function (this: net.Server, ...args: unknown[]) {
       const server = this as net.Server & { [ROUTED]?: boolean };
       const request = server[ROUTED] ? undefined : parse([...args]);
-      if (!request) {
-        if (!server[ROUTED] && isPipe(args)) handles.track(server);
-        return original.apply(server, args);
-      }
+      if (!request) return original.apply(server, args);
       server[ROUTED] = true;
       if (request.callback) server.once("listening", request.callback);
-      worker.listen(server, {
-        port: request.port,
-        hostname: request.host,
-        backlog: request.backlog,
-        ...(request.ipv6Only ? { ipv6Only: true } : {}),
-      }).then(
+      const { path, backlog } = request;
+      worker.listen(
+        server,
+        path !== undefined ? { path, backlog } : {
+          port: request.port,
+          hostname: request.host,
+          backlog,
+          ...(request.ipv6Only ? { ipv6Only: true } : {}),
+        },
+      ).then(
         (bound) => handles.adopt(server, bound),
         (error) => {
           server[ROUTED] = false;
@@ -57,7 +62,7 @@ export function installListenHook(worker: ClusterWorker): void {
           if (error?.code === "CHANNEL_CLOSED") return;
           Object.assign(error, {
             syscall: "listen",
-            address: request.host ?? "::",
+            address: path ?? request.host ?? "::",
             port: request.port,
           });
           // From a tick of its own, as Node's listenInCluster() emits it: without an `error`
@@ -110,12 +115,14 @@ function parse(args: unknown[]): Request | undefined {
       _handle?: unknown;
     };
     // Exclusive and SO_REUSEPORT binds, handles, fds and invalid options go to the runtime's
-    // own listen(), as in Node; pipes too (see the header).
-    if (
-      o.exclusive || o.reusePort || o.path !== undefined || o.fd !== undefined ||
-      o._handle !== undefined
-    ) {
+    // own listen(), as in Node.
+    if (o.exclusive || o.reusePort || o.fd !== undefined || o._handle !== undefined) {
       return undefined;
+    }
+    if (o.path !== undefined) {
+      if (typeof o.path !== "string" || o.path === "") return undefined; // Node's error
+      const backlog = typeof o.backlog === "number" ? o.backlog : undefined;
+      return pipe(o.path, backlog, callback);
     }
     if (o.port === undefined && o.host === undefined) return undefined;
     const port = toPort(o.port ?? 0);
@@ -128,7 +135,10 @@ function parse(args: unknown[]): Request | undefined {
       callback,
     };
   }
-  if (typeof first === "string" && !/^\d+$/.test(first)) return undefined; // a pipe name
+  if (typeof first === "string" && !/^\d+$/.test(first)) {
+    const backlog = typeof args[1] === "number" ? args[1] : undefined;
+    return pipe(first, backlog, callback); // listen(path[, backlog][, cb])
+  }
   const port = toPort(first ?? 0);
   if (port === undefined) return undefined; // let Node throw its ERR_SOCKET_BAD_PORT
   const host = typeof args[1] === "string" ? args[1] : undefined;
@@ -136,13 +146,20 @@ function parse(args: unknown[]): Request | undefined {
   return { port, host, backlog, ipv6Only: false, callback };
 }
 
-/** Whether `listen(...args)` names a pipe (a path, as a string or `{ path }`), not exclusive. */
-function isPipe(args: unknown[]): boolean {
-  const first = args[0];
-  if (typeof first === "string") return !/^\d+$/.test(first);
-  if (first === null || typeof first !== "object") return false;
-  const o = first as { path?: unknown; exclusive?: unknown };
-  return typeof o.path === "string" && !o.exclusive;
+/** A pipe request: Node's child.js resolves relative paths against the worker's cwd. */
+function pipe(
+  path: string,
+  backlog: number | undefined,
+  callback: (() => void) | undefined,
+): Request {
+  return {
+    path: nodePath.resolve(path),
+    port: -1,
+    host: undefined,
+    backlog,
+    ipv6Only: false,
+    callback,
+  };
 }
 
 function toPort(value: unknown): number | undefined {

@@ -12,11 +12,11 @@ import { bindSide, Worker } from "./worker.ts";
 
 /** Node's `listening` address: `address` is `null` when listen() named no host. */
 export interface NodeAddress {
-  /** 4 or 6 (4 when no host was named, as Node reports `listen(port)`). */
-  addressType: 4 | 6;
-  /** The host the server listens on; `null` when none was named. */
+  /** 4 or 6 (4 when no host was named, as Node reports `listen(port)`); -1 for a pipe. */
+  addressType: 4 | 6 | -1;
+  /** The host the server listens on (a pipe's path); `null` when none was named. */
   address: string | null;
-  /** The real port (never 0). */
+  /** The real port (never 0); -1 for a pipe. */
   port: number;
   /** Always `undefined`: servers listen on ports, never on inherited fds. */
   fd: undefined;
@@ -143,6 +143,9 @@ export function nodeAddress(address: WorkerEvents["listening"][0]): NodeAddress 
   // Node reports what listen() named (lib/net.js listenInCluster()): no host as IPv4 with a
   // null address, although it binds "::"; a host as the address it resolved to.
   const named = address.requested !== null;
+  if (address.family === "unix") {
+    return { addressType: -1, address: address.hostname, port: -1, fd: undefined };
+  }
   return {
     addressType: named && address.family === "IPv6" ? 6 : 4,
     address: named ? address.hostname : null,

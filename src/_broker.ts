@@ -69,7 +69,9 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
     this.#adapter = adapter;
     this.#options = options;
     const sticky = options.sticky;
-    if (sticky) this.#claims = new ClaimTable({ ttl: sticky.claimTtl, maxClaims: sticky.maxClaims });
+    if (sticky) {
+      this.#claims = new ClaimTable({ ttl: sticky.claimTtl, maxClaims: sticky.maxClaims });
+    }
   }
 
   /**
@@ -113,6 +115,8 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
    */
   policyFor(adapter: Adapter, query: QueryMessage): Policy {
     if (query.policy) return query.policy;
+    // A Unix socket is always round-robin (ServeOptions.path in src/serve_options.ts says why).
+    if (query.path !== undefined) return "round-robin";
     if (this.#options.policy) return this.#options.policy;
     // Asking for a scheduler asks for the primary to route: the one policy where it does.
     if (this.#routed(query)) return "round-robin";
@@ -147,11 +151,16 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
     const adapter = await this.#adapter;
     // UDP is never round-robin (Node's primary shares every dgram socket: SharedHandle).
     const policy = q.udp ? "shared" : this.policyFor(adapter, q);
-    const missing = q.udp ? missingUdp(adapter, q) : this.#unroutable(policy, q) ?? missingCapability(adapter, policy) ??
-      (q.ipv6Only && policy === "reuse-port"
-        ? 'ipv6Only is not supported under policy "reuse-port" (each worker binds there); ' +
-          'use "round-robin" or "shared"'
-        : undefined);
+    const missing = q.udp
+      ? missingUdp(adapter, q)
+      : this.#unroutable(policy, q) ?? missingCapability(adapter, policy) ??
+        (q.ipv6Only && policy === "reuse-port"
+          ? 'ipv6Only is not supported under policy "reuse-port" (each worker binds there); ' +
+            'use "round-robin" or "shared"'
+          : undefined) ??
+        (q.path !== undefined && policy !== "round-robin"
+          ? `A Unix socket cannot be shared under policy "${policy}"; use "round-robin"`
+          : undefined);
     const unreadable = missing ?? this.#unreadable(adapter, policy, q);
     if (unreadable) {
       return member.reply(q.seq, { ok: false, code: "UNSUPPORTED", message: unreadable });
@@ -163,13 +172,10 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
       this.#handles.set(key, pending);
       pending.then((handle) => this.#bound.set(key, handle), () => this.#handles.delete(key));
     }
-    const ok = (port: number, hostname = q.hostname): QueryResult => ({
-      ok: true,
-      policy,
-      key,
-      hostname,
-      port,
-    });
+    const ok = (port: number, hostname = q.hostname): QueryResult =>
+      q.path === undefined
+        ? { ok: true, policy, key, hostname, port }
+        : { ok: true, policy, key, hostname: null, port: -1, path: q.path };
     try {
       const handle = await pending;
       if (!member.connected) return; // the worker left while the primary was binding
@@ -183,7 +189,7 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
       }
       await handle.acquire(member, (listenHandle) => member.reply(q.seq, ok(q.port), listenHandle));
     } catch (error) {
-      await member.reply(q.seq, bindError(error, q.hostname, q.port));
+      await member.reply(q.seq, bindError(error, q));
     }
   }
 
@@ -251,7 +257,9 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
     if (policy !== "round-robin") return undefined;
     const caps = adapter.capabilities, where = `${adapter.runtime} ${adapter.version}`;
     const why = (cap: true | { reason: string } | undefined, name: string) =>
-      cap === undefined ? `its adapter does not declare the '${name}' capability` : (cap as { reason: string }).reason;
+      cap === undefined
+        ? `its adapter does not declare the '${name}' capability`
+        : (cap as { reason: string }).reason;
     if (this.#routing(q) && caps.readHead !== true) {
       return `${this.#options.sticky ? "'sticky' routing" : "ip-hash with 'trustProxy'"} reads ` +
         `request heads in the primary, which ${where} cannot: ${why(caps.readHead, "readHead")}`;
@@ -303,6 +311,7 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
       port: q.port,
       backlog: q.backlog ?? undefined,
       ...(q.ipv6Only ? { ipv6Only: true } : {}),
+      ...(q.path === undefined ? {} : { path: q.path }),
     };
     if (policy === "reuse-port") return new ReusePortHandle(key, q.port);
     if (q.udp && adapter.bindUdp && adapter.adoptUdp) {
@@ -341,8 +350,9 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
 }
 
 /**
- * The handle key of a query under `policy`: "policy|host|port". For port 0, the Nth server of
- * each worker on that host shares one port (Node's `index`), so the index is part of the key.
+ * The handle key of a query under `policy`: "policy|host|port" ("policy|unix:path" for a Unix
+ * socket). For port 0, the Nth server of each worker on that host shares one port (Node's
+ * `index`), so the index is part of the key.
  *
  * @example
  * ```ts ignore
@@ -351,8 +361,9 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
  */
 export function handleKey(
   policy: Policy,
-  q: Pick<QueryMessage, "hostname" | "port" | "index" | "ipv6Only">,
+  q: Pick<QueryMessage, "hostname" | "port" | "index" | "ipv6Only" | "path">,
 ): string {
+  if (q.path !== undefined) return `${policy}|unix:${q.path}`;
   const port = `${q.port}${q.port === 0 ? `#${q.index}` : ""}`;
   // An IPv6-only bind is another socket than a dual-stack one on the same host and port.
   return `${policy}|${q.hostname ?? ""}|${port}${q.ipv6Only ? "|v6only" : ""}`;
@@ -418,12 +429,13 @@ export function missingCapability(adapter: Adapter, policy: Policy): string | un
   return undefined;
 }
 
-function bindError(error: unknown, hostname: string | null, port: number): QueryResult {
+function bindError(error: unknown, q: QueryMessage): QueryResult {
   const code = (error as { code?: unknown })?.code;
+  const where = q.path ?? `${q.hostname ?? "*"}:${q.port}`;
   return {
     ok: false,
     code: typeof code === "string" ? code : "EUNKNOWN",
-    message: `The primary could not listen on ${hostname ?? "*"}:${port}: ` +
+    message: `The primary could not listen on ${where}: ` +
       `${(error as Error)?.message ?? String(error)}`,
   };
 }

@@ -267,8 +267,13 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     if (typeof handler !== "function") {
       throw new TypeError(`Cannot serve: handler must be a function, got ${typeof handler}`);
     }
-    return this.#bind(options, "serve", true, (adapter, source) =>
-      adapter.serve(source, handler, { fastResponse: options.fastResponse !== false }));
+    return this.#bind(
+      options,
+      "serve",
+      true,
+      (adapter, source) =>
+        adapter.serve(source, handler, { fastResponse: options.fastResponse !== false }),
+    );
   }
 
   /**
@@ -279,7 +284,12 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     if (typeof server !== "object" || server === null) {
       throw new TypeError("Cannot listen: pass a node:net or node:http server");
     }
-    return this.#bind(options, "listen", speaksHttp(server), (adapter, source) => adapter.attach(server, source));
+    return this.#bind(
+      options,
+      "listen",
+      speaksHttp(server),
+      (adapter, source) => adapter.attach(server, source),
+    );
   }
 
   /**
@@ -296,7 +306,11 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   async bindUdp(options: UdpOptions = {}): Promise<BoundUdp> {
     validateUdpOptions(options);
     const { type = "udp4", ipv6Only, reuseAddr, fd, ...rest } = options;
-    const query = { udp: type, ...(fd === undefined ? {} : { fd }), ...(reuseAddr ? { reuseAddr } : {}) };
+    const query = {
+      udp: type,
+      ...(fd === undefined ? {} : { fd }),
+      ...(reuseAddr ? { reuseAddr } : {}),
+    };
     let socket: unknown;
     const open = (adapter: Adapter, source: ServeSource): Promise<WorkerServer> => {
       if (!adapter.openUdp || source.kind !== "handle") {
@@ -307,9 +321,16 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       socket = server.listenHandle;
       return Promise.resolve(server);
     };
-    const bound = await this.#bind({ ...rest, ...(ipv6Only ? { ipv6Only } : {}) }, "listen", false, open, query);
+    const bound = await this.#bind(
+      { ...rest, ...(ipv6Only ? { ipv6Only } : {}) },
+      "listen",
+      false,
+      open,
+      query,
+    );
     const { hostname, port, family, close } = bound;
-    return { hostname, port, family, socket, close };
+    // A UDP query never names a path, so its address is never a Unix socket's.
+    return { hostname, port, family: family === "IPv6" ? "IPv6" : "IPv4", socket, close };
   }
 
   /**
@@ -341,7 +362,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     validateServeOptions(options);
     const { adapter, channel } = await this.#ready;
     let index = 0;
-    if ((options.port ?? 0) === 0) {
+    if ((options.port ?? 0) === 0 && options.path === undefined) {
       const zero = `${udp?.udp ?? ""}|${options.policy ?? ""}|${options.hostname ?? ""}`;
       index = this.#zeroPortServers.get(zero) ?? 0;
       this.#zeroPortServers.set(zero, index + 1);
@@ -356,6 +377,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       index,
       scheduler: options.scheduler ?? null,
       ...(options.ipv6Only ? { ipv6Only: true } : {}),
+      ...(options.path === undefined ? {} : { path: options.path }),
       ...(http ? { http: true } : {}),
       ...udp,
       // The primary's default policy depends on it: "reuse-port" for serve() where the runtime
@@ -398,11 +420,12 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     this.#servers.set(key, server);
     this.#starting.delete(key);
     if (result.policy === "round-robin") this.#watchLoad(adapter, channel, key);
-    const address = server.address ?? {
-      hostname: result.hostname ?? "0.0.0.0",
-      port: result.port,
-      family: result.hostname?.includes(":") ? "IPv6" : "IPv4",
-    };
+    const address: Address = server.address ??
+      (result.path !== undefined ? { hostname: result.path, port: -1, family: "unix" } : {
+        hostname: result.hostname ?? "0.0.0.0",
+        port: result.port,
+        family: result.hostname?.includes(":") ? "IPv6" : "IPv4",
+      });
     const { engine, engineReason, resetsOnClose } = server;
     await channel.sendInternal({ cmd: "listening", key, address, resetsOnClose });
     return {
@@ -424,7 +447,8 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   #watchLoad(adapter: Adapter, channel: Channel, key: string): void {
     this.#load ??= new LoadReporter({
       connections: (k) => this.#servers.get(k)?.connections,
-      send: (k, active) => void channel.sendInternal({ cmd: "load", key: k, active }).catch(() => {}),
+      send: (k, active) =>
+        void channel.sendInternal({ cmd: "load", key: k, active }).catch(() => {}),
       unref: (timer) => adapter.unrefTimer(timer),
       interval: LOAD_INTERVAL,
     });
@@ -479,7 +503,9 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       requests += server.requests;
       // Unknown for one server (a runtime's own): unknown for the worker.
       const open = server.connections;
-      connections = open === undefined || connections === undefined ? undefined : connections + open;
+      connections = open === undefined || connections === undefined
+        ? undefined
+        : connections + open;
     }
     return { requests, connections };
   }
@@ -552,8 +578,8 @@ function channelGone(error: unknown): boolean {
     code === "ERR_IPC_CHANNEL_CLOSED";
 }
 
-function describe(result: { hostname: string | null; port: number }): string {
-  return `${result.hostname ?? "*"}:${result.port}`;
+function describe(result: { hostname: string | null; port: number; path?: string }): string {
+  return result.path ?? `${result.hostname ?? "*"}:${result.port}`;
 }
 
 /**

@@ -87,7 +87,7 @@ export class Cluster extends Emitter<ClusterEvents> {
   /** Node's `methodMessageMapping`: the cluster's handler of each server message. */
   #serverMessages: ServerMessageTable = {
     query: (record, message) => {
-      record.queried(message.seq, message.hostname);
+      record.queried(message.seq, message.path ?? message.hostname);
       return this.#broker!.query(record, message);
     },
     listening: (record, message) => {

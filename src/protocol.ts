@@ -14,6 +14,7 @@
 
 import type { Address, Policy } from "./types.ts";
 import { POLICIES } from "./types.ts";
+import { MAX_PATH } from "./serve_options.ts";
 import { parseStats, type StatsMessage } from "./_stats_message.ts";
 import { type SchedulerName, SCHEDULERS } from "./scheduler_types.ts";
 
@@ -51,6 +52,8 @@ export interface QueryMessage {
   fd?: number;
   /** UDP: bind with SO_REUSEADDR (dgram's `reuseAddr`); absent: false. */
   reuseAddr?: boolean;
+  /** A Unix domain socket path, instead of `hostname` and `port` (then null and 0). */
+  path?: string;
 }
 
 /** A worker's server is bound (after a `query`). */
@@ -115,6 +118,8 @@ export type QueryResult =
     key: string;
     hostname: string | null;
     port: number;
+    /** The Unix socket path a `path` query got (then `hostname` is null and `port` -1). */
+    path?: string;
     /**
      * "reuse-port" only: serve with a listen socket the worker can lend to its replacement
      * (node:http), never with the runtime's native server (the cluster's `strictReloads`).
@@ -202,9 +207,16 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
       const udp = own(m, "udp");
       if (udp !== undefined && udp !== "udp4" && udp !== "udp6") return "query: bad udp";
       const fd = own(m, "fd");
-      if (fd !== undefined && !(Number.isInteger(fd) && (fd as number) >= 0)) return "query: bad fd";
+      if (fd !== undefined && !(Number.isInteger(fd) && (fd as number) >= 0)) {
+        return "query: bad fd";
+      }
       const reuseAddr = own(m, "reuseAddr") ?? false;
       if (typeof reuseAddr !== "boolean") return "query: bad reuseAddr";
+      const path = own(m, "path");
+      if (path !== undefined && !isPath(path)) return "query: bad path";
+      if (path !== undefined && (udp !== undefined || hostname !== null || port !== 0)) {
+        return "query: path with an address";
+      }
       if (scheduler !== null && !SCHEDULERS.includes(scheduler as SchedulerName)) {
         return "query: bad scheduler";
       }
@@ -235,6 +247,7 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
         ...(udp ? { udp: udp as "udp4" | "udp6" } : {}),
         ...(udp && fd !== undefined ? { fd: fd as number } : {}),
         ...(udp && reuseAddr ? { reuseAddr } : {}),
+        ...(path === undefined ? {} : { path: path as string }),
       };
     }
     case "listening": {
@@ -279,7 +292,9 @@ function parsePrimaryToWorker(m: Record<string, unknown>): PrimaryToWorker | str
       if (!isSeq(seq) || !isKey(key)) return `${cmd}: bad seq or key`;
       const head = own(m, "head");
       if (cmd === "lend" || head === undefined) return { cmd, seq, key };
-      if (typeof head !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(head)) return "newconn: bad head";
+      if (typeof head !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(head)) {
+        return "newconn: bad head";
+      }
       return { cmd, seq, key, head };
     }
     case "disconnect":
@@ -290,13 +305,25 @@ function parsePrimaryToWorker(m: Record<string, unknown>): PrimaryToWorker | str
       if (own(result, "ok") === true) {
         const policy = own(result, "policy"), key = own(result, "key");
         const port = own(result, "port"), hostname = own(result, "hostname");
-        if (!POLICIES.includes(policy as Policy) || !isKey(key) || !isPort(port)) {
+        const path = own(result, "path");
+        if (path !== undefined && (!isPath(path) || port !== -1)) return "reply: bad path";
+        if (
+          !POLICIES.includes(policy as Policy) || !isKey(key) ||
+          !(isPort(port) || path !== undefined)
+        ) {
           return "reply: bad result";
         }
         if (hostname !== null && typeof hostname !== "string") return "reply: bad hostname";
         const strict = own(result, "strict");
         if (strict !== undefined && typeof strict !== "boolean") return "reply: bad strict";
-        const ok = { ok: true as const, policy: policy as Policy, key, port, hostname };
+        const ok = {
+          ok: true as const,
+          policy: policy as Policy,
+          key,
+          port: port as number,
+          hostname,
+          ...(path === undefined ? {} : { path: path as string }),
+        };
         return { cmd: "reply", ack, result: strict === undefined ? ok : { ...ok, strict } };
       }
       const code = own(result, "code"), message = own(result, "message");
@@ -318,6 +345,9 @@ function unknownCommand(cmd: unknown): string {
 function parseAddress(value: unknown): Address | undefined {
   if (!isRecord(value)) return undefined;
   const hostname = own(value, "hostname"), port = own(value, "port"), family = own(value, "family");
+  if (family === "unix") {
+    return isPath(hostname) && port === -1 ? { hostname, port, family } : undefined;
+  }
   if (typeof hostname !== "string" || !isPort(port) || port === 0) return undefined;
   if (family !== "IPv4" && family !== "IPv6") return undefined;
   return { hostname, port, family };
@@ -342,6 +372,11 @@ function isCount(value: unknown): value is number {
 
 function isPort(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535;
+}
+
+/** A Unix socket path as `ServeOptions.path` allows it (src/serve_options.ts). */
+function isPath(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0 && value.length <= MAX_PATH;
 }
 
 function isKey(value: unknown): value is string {

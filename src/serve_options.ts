@@ -5,10 +5,23 @@ import type { Policy } from "./types.ts";
 import { POLICIES } from "./types.ts";
 import { type SchedulerName, SCHEDULERS } from "./scheduler_types.ts";
 
+/** The longest socket `path` (a query key must stay under 300 characters; Linux allows 107). */
+export const MAX_PATH = 255;
+
 /** Where a worker's server listens. */
 export interface ServeOptions {
   /** Port; all workers asking for 0 share one real port chosen once. @default 0 */
   port?: number;
+  /**
+   * A Unix domain socket to listen on instead of a TCP port (Node's `listen(path)`): the
+   * primary binds it, from its own working directory if the path is relative, and hands its
+   * connections to the workers round-robin, whatever the cluster's `policy`. Not `"shared"`:
+   * closing the primary's copy of a socket it bound removes the socket file (Node, Deno and
+   * Bun), and the public APIs cannot bind without that copy; not `"reuse-port"`: workers
+   * binding one path do not share it. Not with `port`, `hostname` or `ipv6Only`. The socket
+   * file is removed when its last worker stops serving it. @default none: a TCP port
+   */
+  path?: string;
   /** Interface to bind. @default all interfaces */
   hostname?: string;
   /** Overrides the cluster's policy for this address. @default the cluster's `policy` */
@@ -55,6 +68,26 @@ export function validateServeOptions(o: ServeOptions): void {
   }
   if (o.hostname !== undefined && typeof o.hostname !== "string") {
     throw new TypeError(`Invalid hostname: expected a string, got ${typeof o.hostname}`);
+  }
+  if (o.path !== undefined) {
+    if (typeof o.path !== "string" || o.path === "" || o.path.length > MAX_PATH) {
+      throw new TypeError(
+        `Invalid path: expected a socket path of 1 to ${MAX_PATH} characters, got ${
+          typeof o.path === "string" ? `${o.path.length} characters` : typeof o.path
+        }`,
+      );
+    }
+    const tcp = (["port", "hostname", "ipv6Only"] as const).filter((k) => o[k] !== undefined);
+    if (tcp.length > 0) {
+      throw new TypeError(
+        `Invalid options: path names a Unix socket, ${tcp.join(" and ")} a TCP one; give one`,
+      );
+    }
+    if (o.policy !== undefined && o.policy !== "round-robin") {
+      throw new TypeError(
+        `Invalid policy "${o.policy}" for a Unix socket: it is always "round-robin"`,
+      );
+    }
   }
   if (o.ipv6Only !== undefined && typeof o.ipv6Only !== "boolean") {
     throw new TypeError(`Invalid ipv6Only: expected a boolean, got ${typeof o.ipv6Only}`);

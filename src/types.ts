@@ -17,12 +17,12 @@ export const POLICIES: readonly Policy[] = ["round-robin", "shared", "reuse-port
 
 /** A bound address. */
 export interface Address {
-  /** The IP address the socket is bound to, e.g. `127.0.0.1` or `::`. */
+  /** The IP address the socket is bound to, e.g. `127.0.0.1` or `::`; a Unix socket's path. */
   hostname: string;
-  /** The real port (never 0 once bound). */
+  /** The real port (never 0 once bound); -1 for a Unix socket, as Node reports a pipe's. */
   port: number;
-  /** Address family. */
-  family: "IPv4" | "IPv6";
+  /** Address family; `"unix"` for a Unix domain socket. */
+  family: "IPv4" | "IPv6" | "unix";
 }
 
 /** How messages are encoded on the IPC channel. */
@@ -182,6 +182,8 @@ export interface ListenOptions {
   backlog: number | undefined;
   /** Bind IPv6 only: a `::` host then leaves IPv4 to others (Node's `ipv6Only`). */
   ipv6Only?: boolean;
+  /** A Unix domain socket to listen on, instead of `hostname` and `port`. */
+  path?: string;
 }
 
 /**
