@@ -585,3 +585,55 @@ test("an encoded message decodes as forged under another worker's token", () => 
   assertInvalid(decodeAtPrimary(encodeInternal(a, { cmd: "online" }), b), "cross-worker");
   assertInvalid(decodeAtWorker(encodeUser(a, "hi"), b), "cross-worker user");
 });
+
+// --- Unix socket paths (ServeOptions.path) ----------------------------------------------------
+
+test("a query, reply and listening address for a Unix socket decode; a path with an address does not", () => {
+  const query = { ...QUERY, port: 0, path: "/run/app.sock" };
+  assert.deepEqual(decodeAtPrimary(envelope(query), TOKEN), {
+    kind: "internal",
+    message: { ...query, api: "listen" },
+  });
+  const result = {
+    ...OK_RESULT,
+    policy: "round-robin",
+    key: "round-robin|unix:/run/app.sock",
+    port: -1,
+    path: "/run/app.sock",
+  };
+  assert.deepEqual(decodeAtWorker(envelope({ cmd: "reply", ack: 1, result }), TOKEN), {
+    kind: "internal",
+    message: { cmd: "reply", ack: 1, result },
+  });
+  const address = { hostname: "/run/app.sock", port: -1, family: "unix" };
+  assert.deepEqual(decodeAtPrimary(envelope({ ...LISTENING, address }), TOKEN), {
+    kind: "internal",
+    message: { ...LISTENING, address },
+  });
+  for (
+    const bad of [
+      { ...query, port: 80 },
+      { ...query, hostname: "127.0.0.1" },
+      { ...query, udp: "udp4" },
+      { ...query, path: "" },
+      { ...query, path: "p".repeat(256) },
+      { ...query, path: 1 },
+      { ...LISTENING, address: { ...address, port: 80 } },
+      { ...LISTENING, address: { ...address, hostname: "" } },
+    ]
+  ) {
+    assertInvalid(decodeAtPrimary(envelope(bad), TOKEN), JSON.stringify(bad));
+  }
+  for (
+    const bad of [{ ...result, port: 80 }, { ...result, path: "" }, {
+      ...result,
+      port: -2,
+      path: undefined,
+    }]
+  ) {
+    assertInvalid(
+      decodeAtWorker(envelope({ cmd: "reply", ack: 1, result: bad }), TOKEN),
+      JSON.stringify(bad),
+    );
+  }
+});
