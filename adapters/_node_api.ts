@@ -369,13 +369,17 @@ export class NodeApiAdapter implements Adapter {
   // Deno's and Bun's adapters call this without options when they fall back to node:http: their
   // Response is read without undici's cost, and Bun.serve/Deno.serve elsewhere in the process
   // need the runtime's own class, so only Node replaces it.
-  // The fetch bridge is imported here, not at load: its Request and Response load Node's undici
-  // (20–28 ms on Node 24), which a primary never needs (issue #10, startup). The server is
-  // attached in this same turn, before the import settles: on Bun an await before attach() made
-  // strictReloads drop 1–5 requests per run of tests/reload_modes_test.ts (tcp_migrate_req=0).
-  // Requests that come first wait for the bridge (a failed import destroys them). serve() does
-  // not wait for it: a slower serve() made Bun's "shared" port-0 workers get different ports
-  // (tests/port_sharing_test.ts, 1–2 of 11 failed in half the runs; a race in the broker?).
+  // The fetch bridge is imported once the server is attached and one timer turn later, behind
+  // the `listening` message the core sends when serve() settles: its Request and Response load
+  // Node's undici (20–28 ms on Node 24), which a primary never needs and which delayed a
+  // worker's `listening` by as much when the import ran during the query (issue #10, startup).
+  // No request is answered later for it: the load happens when it did before, or sooner than
+  // the worker would have said it listens. The server is attached in this same turn: on Bun an
+  // await before attach() made strictReloads drop 1–5 requests per run of
+  // tests/reload_modes_test.ts (tcp_migrate_req=0). Requests that come first wait for the
+  // bridge (a failed import destroys them). serve() does not wait for it: a slower serve() made
+  // Bun's "shared" port-0 workers get different ports (tests/port_sharing_test.ts, 1–2 of 11
+  // failed in half the runs; a race in the broker?).
   serve(
     source: ServeSource,
     handler: FetchHandler,
@@ -396,17 +400,21 @@ export class NodeApiAdapter implements Adapter {
     handler: FetchHandler,
     options: ServeEngineOptions,
   ): Promise<WorkerServer> {
-    const bridge = Promise.all([import("./_fast_response.ts"), import("./_fetch_bridge.ts")])
-      .then(([{ installFastResponse }, { fetchListener }]) => {
-        if (options.fastResponse && this.runtime === "node") installFastResponse();
-        return fetchListener(handler);
-      });
-    let listener: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
-    bridge.then(
-      (loaded) => (listener = loaded),
-      // Every request is then refused (destroyed below): say why once.
-      (error) => console.error("[@x/cluster] serve(): the fetch bridge failed to load:", error),
-    );
+    const load = () =>
+      Promise.all([import("./_fast_response.ts"), import("./_fetch_bridge.ts")])
+        .then(([{ installFastResponse }, { fetchListener }]) => {
+          if (options.fastResponse && this.runtime === "node") installFastResponse();
+          return fetchListener(handler);
+        }).catch((error) => {
+          // Every request is then refused (destroyed below): say why once.
+          console.error("[@x/cluster] serve(): the fetch bridge failed to load:", error);
+          throw error;
+        });
+    type RequestListener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+    let listener: RequestListener | undefined;
+    // Rejects as the server does when it could not be attached (serve() rejects with that).
+    // deno-lint-ignore prefer-const -- assigned once the server it waits for exists
+    let bridge: Promise<RequestListener>;
     const server = this.attach(
       http.createServer((req, res) => {
         if (listener) return listener(req, res);
@@ -414,6 +422,8 @@ export class NodeApiAdapter implements Adapter {
       }),
       source,
     );
+    bridge = server.then(() => new Promise<void>((resolve) => setTimeout(resolve, 0))).then(load);
+    bridge.then((loaded) => (listener = loaded), () => {});
     return server;
   }
 
