@@ -412,9 +412,6 @@ export class NodeApiAdapter implements Adapter {
         });
     type RequestListener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
     let listener: RequestListener | undefined;
-    // Rejects as the server does when it could not be attached (serve() rejects with that).
-    // deno-lint-ignore prefer-const -- assigned once the server it waits for exists
-    let bridge: Promise<RequestListener>;
     const server = this.attach(
       http.createServer((req, res) => {
         if (listener) return listener(req, res);
@@ -422,7 +419,10 @@ export class NodeApiAdapter implements Adapter {
       }),
       source,
     );
-    bridge = server.then(() => new Promise<void>((resolve) => setTimeout(resolve, 0))).then(load);
+    // Rejects as the server does when it could not be attached (serve() rejects with that).
+    // Requests reach the handler above only on a later turn, so it is set by then.
+    const bridge = server.then(() => new Promise<void>((resolve) => setTimeout(resolve, 0)))
+      .then(load);
     bridge.then((loaded) => (listener = loaded), () => {});
     return server;
   }

@@ -12,7 +12,7 @@ import type { BoundServer, ClusterWorker } from "../mod.ts";
 /** The servers of this worker that our core attached, and their close. */
 export class FauxHandles {
   #open = new Set<() => Promise<void>>();
-  /** The closes of the servers and sockets bound in this worker (a subset of `#open`). */
+  /** The closes of the UDP sockets bound in this worker (a subset of `#open`). */
   #alone = new Set<() => Promise<void>>();
   #leaving = false;
 
