@@ -62,11 +62,15 @@ test("register: import and require of node:cluster and cluster are ours; workers
       ours: true,
       same: true,
     });
-    assert.equal((await next(app, (e) => e.ev === "listening")).port, port);
+    const listening = await app.waitFor((e) => e.ev === "listening", 2);
+    assert.deepEqual(
+      listening.map((e) => [e.addressType, e.port]).sort(),
+      [[-1, -1], [4, port]].sort(),
+    );
     const message = await next(app, (e) => e.ev === "message");
     assert.deepEqual(message.message, { id: 1, ours: true, isWorker: true, socket: true });
     assert.equal(await tcpRead(port), "worker 1\n");
-    assert.equal(await readSocket(socket), "local\n", "a Unix socket binds in the worker");
+    assert.equal(await readSocket(socket), "local\n", "the Unix socket reaches the worker");
     app.command({});
     assert.deepEqual(await next(app, (e) => e.ev === "exit"), {
       ev: "exit",
