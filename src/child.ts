@@ -1,7 +1,7 @@
 /**
  * The worker side: Node's lib/internal/cluster/child.js. It connects to the primary, says
  * `online`, asks the primary where to get connections for each address it serves
- * (`_getServer` / `queryServer`), and takes handed-over connections.
+ * (`_getServer` / `queryServer`, in src/_worker_servers.ts), and takes handed-over connections.
  *
  * @module
  */
@@ -12,40 +12,16 @@ import type { StatsMessage } from "./_stats_message.ts";
 import { reportStats } from "./_stats_reporter.ts";
 import { Emitter } from "./emitter.ts";
 import { runtime } from "./_runtime.ts";
-import { ClusterError } from "./errors.ts";
 import { type ChildState, onPrimaryMessage } from "./_child_messages.ts";
-import { LOAD_INTERVAL, type QueryMessage, type QueryResult } from "./protocol.ts";
-import type {
-  Adapter,
-  Address,
-  FetchHandler,
-  ParentChannel,
-  ServerEngine,
-  ServeSource,
-  WorkerServer,
-} from "./types.ts";
-import { LoadReporter } from "./_load_reporter.ts";
-import { type BoundUdp, type UdpOptions, validateUdpOptions } from "./_udp.ts";
-import { type ServeOptions, validateServeOptions } from "./serve_options.ts";
+import type { Adapter, FetchHandler, ParentChannel } from "./types.ts";
+import type { BoundUdp, UdpOptions } from "./_udp.ts";
+import type { ServeOptions } from "./serve_options.ts";
+import { type BoundServer, speaksHttp, WorkerServers } from "./_worker_servers.ts";
+
+export type { BoundServer };
 
 /** A worker's link to its primary, once connected. */
 type Connection = { adapter: Adapter; parent: ParentChannel; channel: Channel };
-
-/** The address a server is bound to, which server runs it, and how to close it. */
-export interface BoundServer extends Address {
-  /**
-   * The server that runs the handler: the runtime's own (`"Deno.serve"`, `"Bun.serve"`) or
-   * `"node:http"` (`"node:net"` for a plain TCP server given to `listen()`).
-   */
-  engine: ServerEngine;
-  /**
-   * Why `serve()` does not run on Deno.serve or Bun.serve there (a missing flag, a policy or
-   * `strictReloads` that needs a socket those cannot lend or adopt); `undefined` otherwise.
-   */
-  engineReason: string | undefined;
-  /** Stops serving this address in this worker (in-flight requests finish). */
-  close(): Promise<void>;
-}
 
 /** Events of {@linkcode ClusterWorker}. */
 export type ClusterWorkerEvents = {
@@ -80,11 +56,8 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   #adapter: Promise<Adapter>;
   #ready: Promise<{ adapter: Adapter; parent: ParentChannel; channel: Channel }>;
   #parent: ParentChannel | undefined;
-  /** Port-0 servers opened so far, per policy and host (for the query's `index`). */
-  #zeroPortServers = new Map<string, number>();
-  #servers = new Map<string, WorkerServer>();
-  /** Servers being started, by key, until they are in `#servers` (or failed: `undefined`). */
-  #starting = new Map<string, Promise<WorkerServer | undefined>>();
+  /** The servers of serve()/listen()/bindUdp(), and their queries (src/_worker_servers.ts). */
+  #servers: WorkerServers;
   #disconnecting: Promise<void> | undefined;
   #connection: Connection | undefined;
   /** Sends made before the connection that still wait for it (later ones queue behind them). */
@@ -92,22 +65,11 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
   #connectWith: (adapter: Adapter) => Connection;
   #shutdown = new AbortController();
   #tasks: Promise<unknown>[] = [];
-  /** Requests served by servers this worker closed (stats count every server it ran). */
-  #closedRequests = 0;
   #metrics = new WorkerMetrics();
   /** countRequests(): readers of requests served by servers the core does not run. */
   #requestCounters: Array<() => number> = [];
-  /** Reports round-robin servers' open connections; created with the first one. */
-  #load: LoadReporter | undefined;
   /** What src/_child_messages.ts reads and calls for the primary's messages. */
-  #state: ChildState = {
-    servers: this.#servers,
-    starting: this.#starting,
-    load: () => this.#load,
-    message: (data, handle) => this.emit("message", data, handle),
-    error: (error) => this.emit("error", error),
-    disconnect: () => void this.disconnect().catch(() => {}),
-  };
+  #state: ChildState;
 
   /** Used by the package entry; get the instance from `Cluster.worker`. */
   constructor(
@@ -119,6 +81,15 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     super();
     this.id = id;
     this.#adapter = adapter;
+    this.#servers = new WorkerServers(id, () => this.#parent?.connected === true);
+    this.#state = {
+      servers: this.#servers.byKey,
+      starting: this.#servers.starting,
+      load: () => this.#servers.load,
+      message: (data, handle) => this.emit("message", data, handle),
+      error: (error) => this.emit("error", error),
+      disconnect: () => void this.disconnect().catch(() => {}),
+    };
     const { heartbeat = 0, signals = true, stats = 0 } = options;
     this.#connectWith = (a) => {
       this.#connection ??= this.#connect(a, token, heartbeat, signals, stats);
@@ -267,7 +238,8 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     if (typeof handler !== "function") {
       throw new TypeError(`Cannot serve: handler must be a function, got ${typeof handler}`);
     }
-    return this.#bind(
+    return this.#servers.bind(
+      this.#ready,
       options,
       "serve",
       true,
@@ -284,7 +256,8 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     if (typeof server !== "object" || server === null) {
       throw new TypeError("Cannot listen: pass a node:net or node:http server");
     }
-    return this.#bind(
+    return this.#servers.bind(
+      this.#ready,
       options,
       "listen",
       speaksHttp(server),
@@ -303,34 +276,8 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
    * const { port, socket } = await Cluster.worker.bindUdp({ type: "udp4", port: 5300 });
    * ```
    */
-  async bindUdp(options: UdpOptions = {}): Promise<BoundUdp> {
-    validateUdpOptions(options);
-    const { type = "udp4", ipv6Only, reuseAddr, fd, ...rest } = options;
-    const query = {
-      udp: type,
-      ...(fd === undefined ? {} : { fd }),
-      ...(reuseAddr ? { reuseAddr } : {}),
-    };
-    let socket: unknown;
-    const open = (adapter: Adapter, source: ServeSource): Promise<WorkerServer> => {
-      if (!adapter.openUdp || source.kind !== "handle") {
-        if (source.kind === "handle") adapter.discard(source.handle);
-        throw new ClusterError("UNSUPPORTED", `${adapter.runtime} cannot receive UDP sockets`);
-      }
-      const server = adapter.openUdp(source.handle);
-      socket = server.listenHandle;
-      return Promise.resolve(server);
-    };
-    const bound = await this.#bind(
-      { ...rest, ...(ipv6Only ? { ipv6Only } : {}) },
-      "listen",
-      false,
-      open,
-      query,
-    );
-    const { hostname, port, family, close } = bound;
-    // A UDP query never names a path, so its address is never a Unix socket's.
-    return { hostname, port, family: family === "IPv6" ? "IPv6" : "IPv4", socket, close };
+  bindUdp(options: UdpOptions = {}): Promise<BoundUdp> {
+    return this.#servers.bindUdp(this.#ready, options);
   }
 
   /**
@@ -343,116 +290,11 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
       const { parent } = await this.#ready;
       this.#shutdown.abort();
       this.emit("shutdown");
-      await Promise.allSettled([...this.#servers.values()].map((server) => server.close()));
-      for (const server of this.#servers.values()) this.#closedRequests += server.requests;
-      this.#servers.clear();
+      await this.#servers.closeAll();
       await Promise.all(this.#tasks);
       parent.disconnect();
     })();
     return this.#disconnecting;
-  }
-
-  async #bind(
-    options: ServeOptions,
-    api: "serve" | "listen",
-    http: boolean,
-    start: (adapter: Adapter, source: ServeSource) => Promise<WorkerServer>,
-    udp?: Partial<Pick<QueryMessage, "udp" | "fd" | "reuseAddr">>,
-  ): Promise<BoundServer> {
-    validateServeOptions(options);
-    const { adapter, channel } = await this.#ready;
-    let index = 0;
-    if ((options.port ?? 0) === 0 && options.path === undefined) {
-      const zero = `${udp?.udp ?? ""}|${options.policy ?? ""}|${options.hostname ?? ""}`;
-      index = this.#zeroPortServers.get(zero) ?? 0;
-      this.#zeroPortServers.set(zero, index + 1);
-    }
-    const { reply, handle } = await channel.request((seq) => ({
-      cmd: "query",
-      seq,
-      hostname: options.hostname ?? null,
-      port: options.port ?? 0,
-      policy: options.policy ?? null,
-      backlog: options.backlog ?? null,
-      index,
-      scheduler: options.scheduler ?? null,
-      ...(options.ipv6Only ? { ipv6Only: true } : {}),
-      ...(options.path === undefined ? {} : { path: options.path }),
-      ...(http ? { http: true } : {}),
-      ...udp,
-      // The primary's default policy depends on it: "reuse-port" for serve() where the runtime
-      // has it (each worker runs the runtime's fastest server), "round-robin" for listen().
-      api,
-    })).catch((error) => {
-      // The primary is gone: this worker exits in a moment (no orphans). Settling would only
-      // turn a quiet exit into an unhandled rejection in the caller's startup code.
-      if (!this.#parent?.connected || channelGone(error)) return new Promise<never>(() => {});
-      throw error;
-    });
-    const result = (reply as { result: QueryResult }).result;
-    if (!result.ok) {
-      if (handle !== undefined) adapter.discard(handle);
-      throw new ClusterError(result.code as ClusterError["code"], result.message);
-    }
-    const { key } = result;
-    if (this.#servers.has(key)) {
-      if (handle !== undefined) adapter.discard(handle);
-      throw new ClusterError("EADDRINUSE", `This worker already serves ${describe(result)}`);
-    }
-    let server: WorkerServer;
-    const starting = start(adapter, sourceOf(result, handle, options));
-    // A lend the primary asks for meanwhile (the next worker joins a shared socket) waits for
-    // this server instead of being refused, which made the primary bind a second socket
-    // (EADDRINUSE on a fixed port, another port for port 0).
-    this.#starting.set(key, starting.catch(() => undefined));
-    try {
-      server = await starting;
-    } catch (error) {
-      this.#starting.delete(key);
-      channel.sendInternal({ cmd: "close", key }).catch(() => {});
-      const code = (error as { code?: unknown })?.code;
-      throw new ClusterError(
-        typeof code === "string" && code.startsWith("E") ? code as `E${string}` : "EUNKNOWN",
-        `Worker ${this.id} could not serve ${describe(result)}: ${(error as Error)?.message}`,
-        { cause: error },
-      );
-    }
-    this.#servers.set(key, server);
-    this.#starting.delete(key);
-    if (result.policy === "round-robin") this.#watchLoad(adapter, channel, key);
-    const address: Address = server.address ??
-      (result.path !== undefined ? { hostname: result.path, port: -1, family: "unix" } : {
-        hostname: result.hostname ?? "0.0.0.0",
-        port: result.port,
-        family: result.hostname?.includes(":") ? "IPv6" : "IPv4",
-      });
-    const { engine, engineReason, resetsOnClose } = server;
-    await channel.sendInternal({ cmd: "listening", key, address, resetsOnClose });
-    return {
-      ...address,
-      engine,
-      engineReason,
-      close: async () => {
-        if (this.#servers.get(key) !== server) return;
-        this.#servers.delete(key);
-        this.#load?.forget(key);
-        await server.close();
-        this.#closedRequests += server.requests;
-        await channel.sendInternal({ cmd: "close", key }).catch(() => {});
-      },
-    };
-  }
-
-  /** Reports the open connections of round-robin `key` to the primary (src/_load_reporter.ts). */
-  #watchLoad(adapter: Adapter, channel: Channel, key: string): void {
-    this.#load ??= new LoadReporter({
-      connections: (k) => this.#servers.get(k)?.connections,
-      send: (k, active) =>
-        void channel.sendInternal({ cmd: "load", key: k, active }).catch(() => {}),
-      unref: (timer) => adapter.unrefTimer(timer),
-      interval: LOAD_INTERVAL,
-    });
-    this.#load.watch(key);
   }
 
   #connect(
@@ -481,8 +323,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
     if (heartbeat > 0) {
       // Sent from the event loop: a worker whose loop is blocked stops sending them.
       const timer = setInterval(() => {
-        let requests = this.#countedRequests();
-        for (const server of this.#servers.values()) requests += server.requests;
+        const requests = this.#countedRequests() + this.#servers.liveRequests();
         channel.sendInternal({ cmd: "heartbeat", requests, rss: Math.round(adapter.rss()) })
           .catch(() => clearInterval(timer));
       }, heartbeat);
@@ -497,17 +338,9 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
 
   /** Requests served so far by every server this worker ran, and connections open now. */
   #figures(): { requests: number; connections: number | undefined } {
-    let requests = this.#closedRequests + this.#countedRequests();
-    let connections: number | undefined = 0;
-    for (const server of this.#servers.values()) {
-      requests += server.requests;
-      // Unknown for one server (a runtime's own): unknown for the worker.
-      const open = server.connections;
-      connections = open === undefined || connections === undefined
-        ? undefined
-        : connections + open;
-    }
-    return { requests, connections };
+    const counted = this.#countedRequests();
+    const { requests, connections } = this.#servers.figures();
+    return { requests: requests + counted, connections };
   }
 
   #handleSignals(adapter: Adapter): void {
@@ -527,7 +360,7 @@ export class ClusterWorker extends Emitter<ClusterWorkerEvents> {
 
   #onDisconnect(adapter: Adapter, channel: Channel): void {
     channel.close("the primary disconnected");
-    this.#load?.stop(); // nobody to report to
+    this.#servers.stopLoad(); // nobody to report to
     this.emit("disconnect");
     if (this.lingerAfterDisconnect && this.#disconnecting) return;
     // No orphans: without a primary there is nobody to route to us or to supervise us.
@@ -546,49 +379,4 @@ export function currentWorker(): ClusterWorker {
   const { id, token, heartbeat, signals, stats } = hooks.role;
   current ??= new ClusterWorker(id, token, hooks.loadAdapter(), { heartbeat, signals, stats });
   return current;
-}
-
-function sourceOf(
-  result: QueryResult & { ok: true },
-  handle: unknown,
-  o: ServeOptions,
-): ServeSource {
-  switch (result.policy) {
-    case "round-robin":
-      return { kind: "connections" };
-    case "shared":
-      return { kind: "handle", handle };
-    case "reuse-port":
-      // With a handle, this worker inherits its predecessor's SO_REUSEPORT socket (reload).
-      if (handle !== undefined) return { kind: "handle", handle };
-      return {
-        kind: "reuse-port",
-        hostname: result.hostname ?? undefined,
-        port: result.port,
-        backlog: o.backlog,
-        lendable: result.strict === true,
-      };
-  }
-}
-
-/** Whether `error` says the channel to the primary is gone. */
-function channelGone(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code;
-  return code === "CHANNEL_CLOSED" || code === "EPIPE" || code === "ECONNRESET" ||
-    code === "ERR_IPC_CHANNEL_CLOSED";
-}
-
-function describe(result: { hostname: string | null; port: number; path?: string }): string {
-  return result.path ?? `${result.hostname ?? "*"}:${result.port}`;
-}
-
-/**
- * Whether a server given to `listen()` speaks plain HTTP/1, so that the primary may read its
- * request heads (`sticky`): a node:http server (it has `closeIdleConnections`, as
- * adapters/_http_server.ts checks), not a net or TLS one (https has `addContext`), whose
- * protocol may have the server speak first.
- */
-function speaksHttp(server: object): boolean {
-  const s = server as { closeIdleConnections?: unknown; addContext?: unknown };
-  return typeof s.closeIdleConnections === "function" && typeof s.addContext !== "function";
 }
