@@ -21,8 +21,8 @@
 // queue stays empty with no accepts the checks back off to MAX_CHECK_MS: the loop only dies at
 // an accept, and the check after an accept or a queued connection comes CHECK_MS later again.
 
-import { readFileSync } from "node:fs";
 import type net from "node:net";
+import { builtin } from "./_builtins.ts";
 
 /** How soon after an accept, or a queued connection, the accept queue is looked at (ms). */
 export const CHECK_MS = 500;
@@ -133,7 +133,7 @@ function queueLength(local: string): number | undefined {
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     let text: string;
     try {
-      text = readFileSync(table, "utf8");
+      text = builtin("node:fs").readFileSync(table, "utf8");
     } catch {
       continue;
     }

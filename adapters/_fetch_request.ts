@@ -12,7 +12,7 @@
 // `Request`.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Readable } from "node:stream";
+import { builtin } from "./_builtins.ts";
 
 /** Builds the real `Request` behind a lazy one (set by the class's static block). */
 let realRequestOf: (request: Request) => Request;
@@ -93,7 +93,7 @@ class LazyRequest {
     if (this.#real === undefined) {
       const req = this.#req;
       const body = hasBody(req)
-        ? (Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>)
+        ? (builtin("node:stream").Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>)
         : null;
       this.#real = new NativeRequest(this.url, {
         method: this.method,

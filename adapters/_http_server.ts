@@ -2,11 +2,11 @@
 // a listen socket or with handed-over connections, and closed gracefully.
 
 import { Buffer } from "node:buffer";
-import { readFileSync } from "node:fs";
 import type http from "node:http";
-import net from "node:net";
+import type net from "node:net";
 import type { ServeSource, WorkerServer } from "../src/types.ts";
 import { addressOf } from "./_address.ts";
+import { builtin } from "./_builtins.ts";
 import { socketOf } from "./_raw_connections.ts";
 
 /** How long a closing server leaves idle keep-alive connections open (clients may be writing). */
@@ -16,7 +16,7 @@ export const IDLE_GRACE_MS = 1000;
 function listenReusePort(
   source: Extract<ServeSource, { kind: "reuse-port" }>,
 ): Promise<net.Server> {
-  const server = net.createServer();
+  const server = builtin("node:net").createServer();
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     const options = {
@@ -39,7 +39,7 @@ function listenReusePort(
  */
 export function kernelMigratesQueuedConnections(): boolean {
   try {
-    return readFileSync("/proc/sys/net/ipv4/tcp_migrate_req", "utf8").trim() === "1";
+    return builtin("node:fs").readFileSync("/proc/sys/net/ipv4/tcp_migrate_req", "utf8").trim() === "1";
   } catch {
     return false;
   }

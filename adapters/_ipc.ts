@@ -30,10 +30,10 @@
 // - Bun closes the channel on such bytes without any event: each side announces a close it
 //   means, so the owner can tell an unannounced one (`peerClosing`).
 
-import net from "node:net";
 import { ClusterError } from "../src/errors.ts";
 import { ENVELOPE_KEY } from "../src/protocol.ts";
 import type { Serialization } from "../src/types.ts";
+import { builtin } from "./_builtins.ts";
 import { type SendCheck, sendCheck } from "./_sendable.ts";
 
 type Callback = (error: Error | null) => void;
@@ -200,7 +200,9 @@ export class IpcEndpoint {
     }
     // A socket sent without keepOpen is closed here once the send completed, not by the
     // runtime: Deno may close it before its descriptor was written (the worker gets none).
-    const socket = !keepOpen && handle instanceof net.Socket ? handle : undefined;
+    const socket = handle !== undefined && !keepOpen && handle instanceof builtin("node:net").Socket
+      ? handle
+      : undefined;
     let pending = true;
     const write = { promise: RESOLVED };
     write.promise = new Promise<void>((resolve, reject) => {

@@ -4,14 +4,11 @@
 // cannot carry handles). `adapters/{node,deno,bun}.ts` configure it and replace what their
 // runtime does better or differently.
 
-import { spawn, type StdioOptions } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
-import dgram from "node:dgram";
+import type { spawn, StdioOptions } from "node:child_process";
 import type http from "node:http";
-import net from "node:net";
+import type net from "node:net";
 import os from "node:os";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import type {
   Adapter,
   Capabilities,
@@ -43,6 +40,7 @@ import {
   takeRawConnections,
 } from "./_raw_connections.ts";
 import { addressOf, bindablePath, loopbackFor } from "./_address.ts";
+import { builtin } from "./_builtins.ts";
 import { IpcEndpoint, type IpcTarget } from "./_ipc.ts";
 import { attachServer } from "./_http_server.ts";
 import { serveHttp } from "./_metrics_server.ts";
@@ -142,7 +140,7 @@ export class NodeApiAdapter implements Adapter {
   }
 
   spawn(options: SpawnOptions, events: ProcessEvents): ProcessHandle {
-    const exec = options.exec.startsWith("file:") ? fileURLToPath(options.exec) : options.exec;
+    const exec = options.exec.startsWith("file:") ? builtin("node:url").fileURLToPath(options.exec) : options.exec;
     const { file, args } = this.#config.command({ ...options, exec });
     // By default stderr is piped: the core keeps its tail to say why a worker failed; unless
     // `silent`, it is passed on to ours. An explicit `stdio` is used as given.
@@ -168,7 +166,7 @@ export class NodeApiAdapter implements Adapter {
     };
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn(file, args, {
+      child = builtin("node:child_process").spawn(file, args, {
         // The worker's end checks values for the same serialization (see _sendable.ts).
         env: { ...options.env, [ENV_SERIALIZATION]: options.serialization },
         cwd: options.cwd,
@@ -280,7 +278,7 @@ export class NodeApiAdapter implements Adapter {
         ),
       );
     }
-    const server = net.createServer({ pauseOnConnect: true }, onConnection);
+    const server = builtin("node:net").createServer({ pauseOnConnect: true }, onConnection);
     const { path } = options;
     return new Promise((resolve, reject) => {
       server.once("error", reject);
@@ -312,7 +310,7 @@ export class NodeApiAdapter implements Adapter {
     const waiting: net.Socket[] = [];
     let closed = false;
     const relay = (socket: net.Socket) => {
-      const upstream = net.connect({ host: loopbackFor(address.hostname), port: address.port });
+      const upstream = builtin("node:net").connect({ host: loopbackFor(address.hostname), port: address.port });
       const end = () => {
         socket.destroy();
         upstream.destroy();
@@ -451,9 +449,10 @@ export class NodeApiAdapter implements Adapter {
   }
 
   discard(handle: unknown): void {
-    if (handle instanceof dgram.Socket) handle.close();
-    else if (handle instanceof net.Socket) handle.destroy();
-    else if (handle instanceof net.Server) handle.close();
+    const { Socket, Server } = builtin("node:net");
+    if (handle instanceof builtin("node:dgram").Socket) handle.close();
+    else if (handle instanceof Socket) handle.destroy();
+    else if (handle instanceof Server) handle.close();
     else if (isRawConnection(handle)) releaseConnection(handle);
   }
 }
@@ -492,10 +491,10 @@ function closed(): Promise<void> {
  */
 function descriptorBudget(): number | undefined {
   try {
-    const limits = readFileSync("/proc/self/limits", "utf8");
+    const limits = builtin("node:fs").readFileSync("/proc/self/limits", "utf8");
     const soft = Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1]);
     if (!Number.isFinite(soft)) return undefined;
-    const open = readdirSync("/proc/self/fd").length;
+    const open = builtin("node:fs").readdirSync("/proc/self/fd").length;
     return Math.max(64, soft - open - Math.max(64, Math.floor(soft / 8)));
   } catch {
     return undefined;

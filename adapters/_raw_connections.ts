@@ -18,7 +18,8 @@
 // difference was not understood in time. Sticky routing's head reader needs a stream: it gets
 // a net.Socket built around the handle on demand, and that socket is what is closed afterwards.
 
-import net from "node:net";
+import type net from "node:net";
+import { builtin } from "./_builtins.ts";
 
 /** A libuv TCP handle as node:net keeps it (`socket._handle`). */
 interface RawHandle {
@@ -69,7 +70,7 @@ export function takeRawConnections(
  * ```
  */
 export function releaseConnection(connection: unknown): void {
-  if (connection instanceof net.Socket) return void connection.destroy();
+  if (connection instanceof builtin("node:net").Socket) return void connection.destroy();
   const wrapper = wrappers.get(connection as object);
   if (wrapper) return void wrapper.destroy();
   (connection as RawHandle).close();
@@ -87,7 +88,7 @@ export function peerOf(
   connection: unknown,
 ): { address: string | undefined; port: number | undefined } {
   let address: string | undefined, port: number | undefined;
-  if (connection instanceof net.Socket) {
+  if (connection instanceof builtin("node:net").Socket) {
     address = connection.remoteAddress;
     port = connection.remotePort;
   } else {
@@ -110,10 +111,11 @@ export function peerOf(
  * ```
  */
 export function socketOf(connection: unknown, remember: boolean): net.Socket {
-  if (connection instanceof net.Socket) return connection;
+  const { Socket } = builtin("node:net");
+  if (connection instanceof Socket) return connection;
   const known = wrappers.get(connection as object);
   if (known) return known;
-  const socket = new net.Socket({
+  const socket = new Socket({
     handle: connection,
     readable: true,
     writable: true,
@@ -134,7 +136,8 @@ export function socketOf(connection: unknown, remember: boolean): net.Socket {
  * ```
  */
 export function isRawConnection(value: unknown): boolean {
-  return typeof value === "object" && value !== null && !(value instanceof net.Socket) &&
-    !(value instanceof net.Server) && typeof (value as RawHandle).close === "function" &&
+  const { Socket, Server } = builtin("node:net");
+  return typeof value === "object" && value !== null && !(value instanceof Socket) &&
+    !(value instanceof Server) && typeof (value as RawHandle).close === "function" &&
     typeof (value as RawHandle).getpeername === "function";
 }

@@ -11,12 +11,11 @@
 // Deno without `--unstable-net` and Bun without a loadable libc use the binary too; with no
 // binary either, `notify()` rejects saying what to install or enable.
 
-import { spawn } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import type { SystemdChannel } from "../src/types.ts";
+import { builtin } from "./_builtins.ts";
 
 /** Sends one datagram to `socket`; rejects with what failed. */
 type Send = (socket: string, state: string) => Promise<void>;
@@ -82,7 +81,7 @@ export function hrtimeMicros(): bigint {
  * ```
  */
 export function uptimeMicros(): bigint {
-  const seconds = readFileSync("/proc/uptime", "utf8").split(" ")[0];
+  const seconds = builtin("node:fs").readFileSync("/proc/uptime", "utf8").split(" ")[0];
   const [whole, fraction = "0"] = seconds.split(".");
   return BigInt(whole) * 1_000_000n + BigInt(fraction.padEnd(6, "0").slice(0, 6)) + 10_000n;
 }
@@ -92,7 +91,7 @@ const binarySend: Send = (socket, state) =>
   new Promise((resolve, reject) => {
     // --no-block: no BARRIER=1 round trip, which the binary would send from a child pid that
     // NotifyAccess=main logs as refused; the datagram names the primary's pid (see above).
-    const child = spawn("systemd-notify", ["--no-block", ...state.split("\n")], {
+    const child = builtin("node:child_process").spawn("systemd-notify", ["--no-block", ...state.split("\n")], {
       env: { ...process.env, NOTIFY_SOCKET: socket },
       stdio: ["ignore", "ignore", "pipe"],
     });
@@ -141,7 +140,7 @@ export function denoSender(runtime: unknown): { send: Send; transport: string } 
         await conn.send(new TextEncoder().encode(state), { transport: "unixpacket", path: socket });
       } finally {
         conn.close();
-        rmSync(path, { force: true });
+        builtin("node:fs").rmSync(path, { force: true });
       }
     },
   };

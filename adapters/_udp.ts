@@ -5,8 +5,9 @@
 // Deviation: Node's primary holds a UDP handle that never reads; a public dgram socket reads once
 // bound, so the primary closes its copy as soon as a worker holds it (SharedHandle lends it on).
 
-import dgram from "node:dgram";
+import type dgram from "node:dgram";
 import type { Listener, UdpBindOptions, WorkerServer } from "../src/types.ts";
+import { builtin } from "./_builtins.ts";
 
 /**
  * Binds a UDP socket in the primary for workers to share; rejects with the system error.
@@ -18,7 +19,7 @@ import type { Listener, UdpBindOptions, WorkerServer } from "../src/types.ts";
  * ```
  */
 export function bindUdp(options: UdpBindOptions): Promise<Listener> {
-  const socket = dgram.createSocket({
+  const socket = builtin("node:dgram").createSocket({
     type: options.type,
     ...(options.ipv6Only ? { ipv6Only: true } : {}),
     ...(options.reuseAddr ? { reuseAddr: true } : {}),

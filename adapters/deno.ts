@@ -8,8 +8,8 @@
  */
 
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import type { Adapter, FetchHandler, ServeSource, WorkerServer } from "../src/types.ts";
+import { builtin } from "./_builtins.ts";
 import { timerMonitor } from "./_metrics_process.ts";
 import { denoSender, systemdChannel, uptimeMicros } from "./_sd_notify.ts";
 import { explained, nativeServer, whyNotNative } from "./_native_server.ts";
@@ -64,7 +64,7 @@ class DenoAdapter extends NodeApiAdapter {
         serialization: ["json", "advanced"],
       },
       command: (o) => ({ file: deno.execPath(), args: ["run", ...o.execArgv, o.exec, ...o.args] }),
-      mainModule: () => deno.mainModule ? fileURLToPath(deno.mainModule) : undefined,
+      mainModule: () => deno.mainModule ? builtin("node:url").fileURLToPath(deno.mainModule) : undefined,
       inheritedExecArgv: () => inheritedFlags(deno),
       // A timer of ours: the runtime's monitorEventLoopDelay misses blocks (_metrics_process.ts).
       monitor: () => timerMonitor(),

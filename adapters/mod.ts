@@ -6,6 +6,7 @@
  */
 
 import type { Adapter } from "../src/types.ts";
+import { preloadBuiltins } from "./_builtins.ts";
 
 /** The runtimes we detect. */
 export type RuntimeName = "deno" | "bun" | "node";
@@ -37,6 +38,8 @@ export function detectRuntime(): RuntimeName {
  * ```
  */
 export async function loadAdapter(): Promise<Adapter> {
+  // Only a Node before 20.16 and 22.3 loads the builtins here; elsewhere each loads at first use.
+  await preloadBuiltins();
   switch (detectRuntime()) {
     case "deno":
       return (await import("./deno.ts")).createDenoAdapter();
