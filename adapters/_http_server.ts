@@ -39,7 +39,8 @@ function listenReusePort(
  */
 export function kernelMigratesQueuedConnections(): boolean {
   try {
-    return builtin("node:fs").readFileSync("/proc/sys/net/ipv4/tcp_migrate_req", "utf8").trim() === "1";
+    return builtin("node:fs").readFileSync("/proc/sys/net/ipv4/tcp_migrate_req", "utf8").trim() ===
+      "1";
   } catch {
     return false;
   }
@@ -113,8 +114,10 @@ export async function attachServer(server: net.Server, source: ServeSource): Pro
     get connections() {
       return sockets.size;
     },
-    // A raw handle on Node's round-robin (adapters/_raw_connections.ts).
-    accept: (connection, head) => feed(socketOf(connection, false), head),
+    // A raw handle on Node's round-robin (adapters/_raw_connections.ts). Refused before it is
+    // wrapped: a net.Socket around it would start reading, and a refused connection may go
+    // back to the primary (`returned`) with its request unread.
+    accept: (connection, head) => !closing && !full() && feed(socketOf(connection, false), head),
     async close() {
       closing = true;
       // Only the listen socket: http.Server.close() would also close idle keep-alive

@@ -29,10 +29,14 @@
 //   process: the read callback is guarded and the channel reported as faulty instead.
 // - Bun closes the channel on such bytes without any event: each side announces a close it
 //   means, so the owner can tell an unannounced one (`peerClosing`).
+// - Node acknowledges every handle it received (NODE_HANDLE_ACK, or NODE_HANDLE_NACK when no
+//   descriptor arrived) and sends one handle at a time, so the acknowledgements come in the
+//   order of the sends: on Node the endpoint reports them (`HandleReceipt`), which spares a
+//   round-robin handoff the worker's own answer (adapters/_node_api.ts says what it saves).
 
 import { ClusterError } from "../src/errors.ts";
 import { ENVELOPE_KEY } from "../src/protocol.ts";
-import type { Serialization } from "../src/types.ts";
+import type { HandleReceipt, Serialization } from "../src/types.ts";
 import { builtin } from "./_builtins.ts";
 import { type SendCheck, sendCheck } from "./_sendable.ts";
 
@@ -64,11 +68,24 @@ const CLOSING = "NODE_XCLUSTER_CLOSING";
 /** Node's handle protocol: a message with a handle, and its acknowledgement. */
 const HANDLE = "NODE_HANDLE";
 const HANDLE_ACK = "NODE_HANDLE_ACK";
+const HANDLE_NACK = "NODE_HANDLE_NACK";
+/** NACKs after which Node gives a handle sent without keepOpen up (MAX_HANDLE_RETRANSMISSIONS). */
+const HANDLE_RETRANSMISSIONS = 3;
+
+/** A handle written and not yet acknowledged by the peer's runtime (Node). */
+interface SentHandle {
+  receipt: HandleReceipt | undefined;
+  /** Node retransmits a handle sent without keepOpen on a NACK; one kept open it drops. */
+  keepOpen: boolean;
+  nacks: number;
+}
 
 /** Without a callback: Node then reports a failed write nowhere (the channel's close follows). */
 const QUIET = { swallowErrors: true };
 /** With a callback, which gets the error of a failed write. */
 const KEEP_OPEN = { keepOpen: true };
+/** Both: a handoff, whose receipt reports the outcome. */
+const KEEP_OPEN_QUIET = { keepOpen: true, swallowErrors: true };
 const CALLBACK = {};
 const RESOLVED = Promise.resolve();
 
@@ -92,12 +109,15 @@ export class IpcEndpoint {
   /** Deno: acknowledges handle messages whose descriptor was lost (see the file's header). */
   #ackLost: boolean;
   #events: IpcEvents;
+  /** Node: the handles written and not yet acknowledged, oldest first. */
+  #sentHandles: SentHandle[] | undefined;
 
   constructor(target: IpcTarget, runtime: string, serialization: Serialization, events: IpcEvents) {
     this.#target = target;
     this.#check = sendCheck(runtime, serialization);
     this.#barrier = runtime === "deno";
     this.#ackLost = runtime === "deno";
+    this.#sentHandles = runtime === "node" ? [] : undefined;
     this.#events = events;
     const onMessage = (message: unknown, handle: unknown) => {
       // Receiving a handle made our runtime write its acknowledgement.
@@ -126,19 +146,26 @@ export class IpcEndpoint {
    * with a TypeError for a value that cannot be sent, or CHANNEL_CLOSED. With `keepOpen`
    * false a socket handle is closed once sent.
    */
-  send(message: unknown, handle: unknown, keepOpen: boolean): Promise<void> {
+  send(
+    message: unknown,
+    handle: unknown,
+    keepOpen: boolean,
+    receipt?: HandleReceipt,
+  ): Promise<void> {
     if (this.#queue) {
       return new Promise((resolve, reject) => {
-        this.#queue!.push(() => this.send(message, handle, keepOpen).then(resolve, reject));
+        this.#queue!.push(() =>
+          this.send(message, handle, keepOpen, receipt).then(resolve, reject)
+        );
       });
     }
     if (handle !== undefined && this.#barrier && this.#unread) {
       this.#queue = [];
-      const sent = this.#afterSync(message, handle, keepOpen);
+      const sent = this.#afterSync(message, handle, keepOpen, receipt);
       sent.then(() => this.#drain(), () => this.#drain());
       return sent;
     }
-    return this.#write(message, handle, keepOpen);
+    return this.#write(message, handle, keepOpen, receipt);
   }
 
   /** Announces the close to the peer, then closes the channel (after queued sends). */
@@ -156,7 +183,12 @@ export class IpcEndpoint {
     }
   }
 
-  async #afterSync(message: unknown, handle: unknown, keepOpen: boolean): Promise<void> {
+  async #afterSync(
+    message: unknown,
+    handle: unknown,
+    keepOpen: boolean,
+    receipt: HandleReceipt | undefined,
+  ): Promise<void> {
     // Writes our runtime makes meanwhile (handle acknowledgements) set #unread again.
     while (this.#unread) {
       this.#unread = false;
@@ -166,7 +198,7 @@ export class IpcEndpoint {
         this.#raw({ cmd: SYNC, id });
       });
     }
-    return this.#write(message, handle, keepOpen);
+    return this.#write(message, handle, keepOpen, receipt);
   }
 
   #drain(): void {
@@ -179,7 +211,12 @@ export class IpcEndpoint {
     }
   }
 
-  #write(message: unknown, handle: unknown, keepOpen: boolean): Promise<void> {
+  #write(
+    message: unknown,
+    handle: unknown,
+    keepOpen: boolean,
+    receipt: HandleReceipt | undefined,
+  ): Promise<void> {
     const target = this.#target;
     if (!target.connected || !target.send) return Promise.reject(closedError());
     let payload = message;
@@ -195,6 +232,16 @@ export class IpcEndpoint {
         this.#unread = true;
         return this.#writing.promise;
       }
+      if (receipt && this.#sentHandles) {
+        // A handoff on Node: its receipt says how it went (a failed write closes the channel,
+        // which fails it), so no write callback, promise and closures of its own (issue #10).
+        const sent: SentHandle = { receipt, keepOpen, nacks: 0 };
+        this.#congested = target.send(payload, handle, keepOpen ? KEEP_OPEN_QUIET : QUIET) ===
+          false;
+        this.#unread = false;
+        this.#sentHandles.push(sent);
+        return RESOLVED;
+      }
     } catch (error) {
       return Promise.reject(unsendable(error));
     }
@@ -205,17 +252,23 @@ export class IpcEndpoint {
       : undefined;
     let pending = true;
     const write = { promise: RESOLVED };
+    const sent: SentHandle | undefined = this.#sentHandles && { receipt, keepOpen, nacks: 0 };
     write.promise = new Promise<void>((resolve, reject) => {
       const done = (error: Error | null) => {
         pending = false;
         if (this.#writing === write) this.#writing = undefined;
         socket?.destroy();
-        if (error) reject(error);
-        else resolve();
+        if (error) {
+          // Never written: no acknowledgement will come for it.
+          const i = sent ? this.#sentHandles!.indexOf(sent) : -1;
+          if (i !== -1) this.#sentHandles!.splice(i, 1);
+          reject(error);
+        } else resolve();
       };
       try {
         const options = keepOpen || socket ? KEEP_OPEN : CALLBACK;
         this.#congested = target.send!(payload, handle, options, done) === false;
+        if (sent && pending) this.#sentHandles!.push(sent);
         // After a handle, the runtime writes nothing until the peer acknowledged it.
         this.#unread = handle === undefined;
       } catch (error) {
@@ -239,7 +292,14 @@ export class IpcEndpoint {
   }
 
   #onInternal(message: { cmd?: unknown; id?: unknown; msg?: unknown }, handle: unknown): void {
-    if (message?.cmd === HANDLE) {
+    if (message?.cmd === HANDLE_ACK) {
+      this.#sentHandles?.shift()?.receipt?.delivered();
+    } else if (message?.cmd === HANDLE_NACK) {
+      const sent = this.#sentHandles?.[0];
+      if (!sent || (!sent.keepOpen && sent.nacks++ < HANDLE_RETRANSMISSIONS)) return;
+      this.#sentHandles!.shift();
+      sent.receipt?.lost(new Error("The worker's runtime did not receive the connection"));
+    } else if (message?.cmd === HANDLE) {
       if (handle === undefined && this.#ackLost) this.#lostHandle(message.msg);
     } else if (message?.cmd === SYNC) {
       this.#raw({ cmd: SYNC_ACK, id: message.id as number });
@@ -262,6 +322,7 @@ export class IpcEndpoint {
   }
 
   #onClosed(): void {
+    if (this.#sentHandles) this.#sentHandles.length = 0;
     for (const waiter of this.#syncs.values()) waiter.reject(closedError());
     this.#syncs.clear();
   }
@@ -287,10 +348,11 @@ function guardReads(target: IpcTarget, fault: (error: Error) => void): void {
   const key = Object.getOwnPropertySymbols(target).find((s) => s.description === "kChannelHandle");
   const handle = key && (target as unknown as Record<symbol, { onread?: unknown }>)[key];
   if (!handle || typeof handle.onread !== "function") return;
-  const onread = handle.onread as (...args: unknown[]) => unknown;
-  handle.onread = function (this: unknown, ...args: unknown[]) {
+  const onread = handle.onread as (a: unknown, b: unknown, c: unknown) => unknown;
+  // Fixed parameters, not `...args` and apply(): an array per read otherwise (issue #10).
+  handle.onread = function (this: unknown, a: unknown, b: unknown, c: unknown) {
     try {
-      return onread.apply(this, args);
+      return onread.call(this, a, b, c);
     } catch (error) {
       fault(
         new ClusterError(

@@ -140,7 +140,9 @@ export class NodeApiAdapter implements Adapter {
   }
 
   spawn(options: SpawnOptions, events: ProcessEvents): ProcessHandle {
-    const exec = options.exec.startsWith("file:") ? builtin("node:url").fileURLToPath(options.exec) : options.exec;
+    const exec = options.exec.startsWith("file:")
+      ? builtin("node:url").fileURLToPath(options.exec)
+      : options.exec;
     const { file, args } = this.#config.command({ ...options, exec });
     // By default stderr is piped: the core keeps its tail to say why a worker failed; unless
     // `silent`, it is passed on to ours. An explicit `stdio` is used as given.
@@ -248,7 +250,8 @@ export class NodeApiAdapter implements Adapter {
       get connected() {
         return child.connected;
       },
-      send: (message, handle, keepOpen) => endpoint.send(message, handle, keepOpen),
+      send: (message, handle, keepOpen, receipt) =>
+        endpoint.send(message, handle, keepOpen, receipt),
       disconnect() {
         closing = true;
         if (child.connected) child.disconnect();
@@ -310,7 +313,10 @@ export class NodeApiAdapter implements Adapter {
     const waiting: net.Socket[] = [];
     let closed = false;
     const relay = (socket: net.Socket) => {
-      const upstream = builtin("node:net").connect({ host: loopbackFor(address.hostname), port: address.port });
+      const upstream = builtin("node:net").connect({
+        host: loopbackFor(address.hostname),
+        port: address.port,
+      });
       const end = () => {
         socket.destroy();
         upstream.destroy();

@@ -44,6 +44,9 @@ export function createNodeAdapter(): Adapter {
       sharedUdp: true,
       readHead: true, // adapters/_head_reader.ts
       peerAddress: true,
+      // Node acknowledges each handle (NODE_HANDLE_ACK): a worker answers only a refused
+      // connection (adapters/_ipc.ts; measured: docs/performance.md).
+      handoffReceipts: true,
       sharedListenHandle: true,
       reusePort: reusePort(version),
       serialization: ["json", "advanced"],

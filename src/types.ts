@@ -58,6 +58,21 @@ export interface Capabilities {
    * needed by ip-hash. Absent or a reason: such addresses are refused with `UNSUPPORTED`.
    */
   readonly peerAddress?: true | { readonly reason: string };
+  /**
+   * The runtime acknowledges every handle its peer received (Node's `NODE_HANDLE_ACK`) and
+   * `ProcessHandle.send()` reports it through a {@linkcode HandleReceipt}: a round-robin
+   * handoff then needs no answer of ours, and a worker writes only for a refusal (it hands the
+   * connection back). Absent or false: every handoff is answered.
+   */
+  readonly handoffReceipts?: boolean;
+}
+
+/** What `ProcessHandle.send()` reports of a handle once the peer's runtime answered for it. */
+export interface HandleReceipt {
+  /** The peer's runtime received the handle (its descriptor is in the peer process). */
+  delivered(): void;
+  /** The peer's runtime could not receive it (no descriptor arrived), or the write failed. */
+  lost(error: Error): void;
 }
 
 /** A UDP socket the primary binds for workers (Node's `dgram` SharedHandle). */
@@ -145,9 +160,16 @@ export interface ProcessHandle {
   readonly connected: boolean;
   /**
    * Sends a message (and optionally a handle); resolves once it was written to the channel.
-   * With `keepOpen` false the sender's copy of a socket handle is closed after sending.
+   * With `keepOpen` false the sender's copy of a socket handle is closed after sending. With
+   * `receipt` (only where `capabilities.handoffReceipts`, and only with a handle) the peer's
+   * acknowledgement of the handle is reported there.
    */
-  send(message: unknown, handle: unknown, keepOpen: boolean): Promise<void>;
+  send(
+    message: unknown,
+    handle: unknown,
+    keepOpen: boolean,
+    receipt?: HandleReceipt,
+  ): Promise<void>;
   /** Closes the IPC channel. Idempotent. */
   disconnect(): void;
   /** Sends a signal (default `SIGTERM`). Returns false if the process is already gone. */
