@@ -82,6 +82,20 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
     if (member.connected) this.#claims?.claim(key, member.id);
   }
 
+  /**
+   * A worker handed back a connection of round-robin `key` it refused after its runtime's
+   * receipt (`returned`): routed again, to a worker not in `tried` nor this one. Anything
+   * else (no such handle, a key it never asked for) is closed.
+   */
+  returned(member: M, key: string, connection: unknown, tried: readonly number[]): void {
+    if (connection === undefined) return;
+    const handle = this.#bound.get(key);
+    if (handle instanceof RoundRobinHandle && this.#keys.get(member.id)?.has(key)) {
+      return handle.returned(connection, [...tried, member.id]);
+    }
+    this.#adapter.then((adapter) => adapter.discard(connection), () => {});
+  }
+
   /** Every bound address: its key, policy, workers and (round-robin) waiting connections. */
   *listeners(): Iterable<
     {

@@ -11,18 +11,32 @@
 // earlier one still pending was lost; they are rejected (the handle then gives the connection
 // to another worker). A handoff left unanswered for PROBE_MS gets a probe behind it: a
 // `newconn` without a socket, which the worker refuses at once, in order.
+//
+// Where the runtime acknowledges each handle it received (`handoffReceipts`: Node), a handoff
+// is settled by that acknowledgement instead (`receipt: true` in the `newconn`): the worker
+// writes nothing for a connection it takes, and hands a refused one back (`returned`). That
+// spares one message per connection in each process (docs/performance.md has the figures).
 
 import { ClusterError } from "./errors.ts";
 import { encodeInternal, encodeUser, ENVELOPE_KEY, type InternalMessage } from "./protocol.ts";
+import type { HandleReceipt } from "./types.ts";
 
 /**
  * Writes one message. `keepOpen` false lets the runtime close the sender's copy of a socket
  * once sent (Node's default for user sends); internal handoffs keep it until the worker acks.
  */
-type RawSend = (message: unknown, handle: unknown, keepOpen: boolean) => Promise<void>;
+type RawSend = (
+  message: unknown,
+  handle: unknown,
+  keepOpen: boolean,
+  receipt?: HandleReceipt,
+) => Promise<void>;
 
 /** Settles one request: an error, or the reply and the handle that came with it. */
 type Settle = (error: Error | undefined, reply?: unknown, handle?: unknown) => void;
+
+/** What a handoff settled by its receipt answers: the worker took it. */
+const RECEIVED = { cmd: "reply", accepted: true } as const;
 
 /** How long a handoff waits for its answer before a probe is sent behind it (ms). */
 export const PROBE_MS = 1000;
@@ -102,18 +116,33 @@ export class Channel {
   /**
    * Hands a connection over: sends `newconn` with the connection as handle and calls `done`
    * once, with the worker's reply, or with an error (lost, channel closed, send failed). The
-   * round-robin path of every connection: a callback, no promise (issue #10).
+   * round-robin path of every connection: a callback, no promise (issue #10). With `receipt`
+   * (the runtime has `handoffReceipts`; not with a `head`) the runtime's acknowledgement of
+   * the handle answers for the worker; `tried` names the workers that handed it back before.
    */
   handoff(
     key: string,
     head: string | undefined,
     connection: unknown,
     done: Settle,
+    receipt = false,
+    tried?: readonly number[],
   ): void {
     // Never synchronously: the caller may be in the middle of its own bookkeeping.
     const closed = this.#closed;
     if (closed) return queueMicrotask(() => done(closed));
     const seq = this.#seq + 1;
+    if (receipt && head === undefined) {
+      const message: InternalMessage = tried === undefined
+        ? { cmd: "newconn", seq, key, receipt }
+        : { cmd: "newconn", seq, key, receipt, tried: [...tried] };
+      return this.#ask(message, connection, done, {
+        delivered: () => void this.settle(seq, RECEIVED, undefined),
+        lost: (error) => {
+          if (this.#pending.delete(seq)) done(error);
+        },
+      });
+    }
     const message: InternalMessage = head === undefined
       ? { cmd: "newconn", seq, key }
       : { cmd: "newconn", seq, key, head };
@@ -121,7 +150,7 @@ export class Channel {
   }
 
   /** Sends `message` (numbered `#seq + 1`) and keeps `done` until its answer. */
-  #ask(message: InternalMessage, handle: unknown, done: Settle): void {
+  #ask(message: InternalMessage, handle: unknown, done: Settle, receipt?: HandleReceipt): void {
     const seq = ++this.#seq;
     if (message.cmd === "newconn") {
       this.#handoffs.push(seq);
@@ -134,7 +163,7 @@ export class Channel {
       if (this.#pending.delete(seq)) done(error);
     };
     try {
-      this.#send(encodeInternal(this.#token, message), handle, true).catch(fail);
+      this.#send(encodeInternal(this.#token, message), handle, true, receipt).catch(fail);
     } catch (error) {
       queueMicrotask(() => fail(error as Error));
     }
@@ -159,6 +188,12 @@ export class Channel {
 
   /** The handoff at `index` was answered: every earlier one still unanswered was lost. */
   #answered(index: number): void {
+    if (index === 0) {
+      // The common case: shift() does not allocate the array splice() returns.
+      this.#handoffs.shift();
+      this.#handoffSentAt.shift();
+      return;
+    }
     const lost = this.#handoffs.splice(0, index + 1);
     this.#handoffSentAt.splice(0, index + 1);
     for (let i = 0; i < index; i++) {

@@ -77,6 +77,11 @@ function onInternal(
       const server = state.servers.get(m.key);
       const head = m.head === undefined ? undefined : fromBase64(m.head);
       const accepted = handle !== undefined && (server?.accept(handle, head) ?? false);
+      // The runtime acknowledged the handle already, and that answered for this worker.
+      if (m.receipt && handle !== undefined) {
+        if (!accepted) handBack(adapter, channel, m.key, m.tried, handle);
+        return;
+      }
       if (!accepted && handle !== undefined) adapter.discard(handle);
       const active = state.load()?.replied(m.key);
       if (active === undefined) {
@@ -92,6 +97,25 @@ function onInternal(
     case "disconnect":
       state.disconnect();
   }
+}
+
+/**
+ * Gives a refused connection back to the primary, which routes it again: the primary closed
+ * its copy once the handle was acknowledged. Ours is closed once written (the descriptor is
+ * then in the message; child_process never closes a raw handle it sent).
+ */
+function handBack(
+  adapter: Adapter,
+  channel: Channel,
+  key: string,
+  tried: readonly number[] | undefined,
+  handle: unknown,
+): void {
+  const message = tried === undefined
+    ? { cmd: "returned" as const, key }
+    : { cmd: "returned" as const, key, tried: [...tried] };
+  const close = () => adapter.discard(handle);
+  channel.sendInternal(message, handle).then(close, close);
 }
 
 /** Answers a `lend`: the listen socket of server `key`, or a refusal. */

@@ -68,6 +68,8 @@ export class WorkerRecord implements WorkerLink {
   #channel: Channel;
   #hooks: WorkerRecordHooks;
   #process: ProcessHandle | undefined;
+  /** Its runtime acknowledges handles (`handoffReceipts`): handoffs are settled by that. */
+  #receipts = false;
   #state: WorkerState = "none";
   #exitedAfterDisconnect = false;
   #wasOnline = false;
@@ -106,10 +108,10 @@ export class WorkerRecord implements WorkerLink {
       this.#spawned = { resolve, reject };
     });
     spawned.catch(() => {});
-    this.#channel = new Channel(this.token, (message, handle, keepOpen) => {
+    this.#channel = new Channel(this.token, (message, handle, keepOpen, receipt) => {
       const child = this.#process;
-      if (child) return child.send(message, handle, keepOpen);
-      return spawned.then((p) => p.send(message, handle, keepOpen));
+      if (child) return child.send(message, handle, keepOpen, receipt);
+      return spawned.then((p) => p.send(message, handle, keepOpen, receipt));
     });
     this.#exited = new Promise((resolve) => (this.#exitedResolve = resolve));
   }
@@ -141,9 +143,13 @@ export class WorkerRecord implements WorkerLink {
     return this.#resetsOnClose;
   }
 
-  /** Gives the record its spawned process. */
-  attach(process: ProcessHandle): void {
+  /**
+   * Gives the record its spawned process. With `receipts` (the adapter's `handoffReceipts`) a
+   * handoff without head bytes is settled by the runtime's acknowledgement of its handle.
+   */
+  attach(process: ProcessHandle, receipts = false): void {
     this.#process = process;
+    this.#receipts = receipts;
     this.#spawned.resolve(process);
   }
 
@@ -200,7 +206,12 @@ export class WorkerRecord implements WorkerLink {
   /** Hands a connection over (round-robin); resolves with whether the worker took it. */
   handoff(key: string, connection: unknown, head?: Uint8Array): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.pass(key, connection, head, (accepted, error) => error ? reject(error) : resolve(accepted));
+      this.pass(
+        key,
+        connection,
+        head,
+        (accepted, error) => error ? reject(error) : resolve(accepted),
+      );
     });
   }
 
@@ -214,22 +225,33 @@ export class WorkerRecord implements WorkerLink {
     connection: unknown,
     head: Uint8Array | undefined,
     done: (accepted: boolean, error?: Error) => void,
+    tried?: ReadonlySet<number>,
   ): void {
     this.#handoffs++;
     this.#handedKeys.add(key);
     const sentAt = performance.now();
     const bytes = head === undefined || head.length === 0 ? undefined : toBase64(head);
-    this.#channel.handoff(key, bytes, connection, (error, reply) => {
-      this.#handoffs--;
-      let accepted = false;
-      if (error === undefined) {
-        const answer = reply as { accepted: boolean; active?: number };
-        accepted = answer.accepted;
-        if (answer.active !== undefined) this.#active.set(key, answer.active);
-      }
-      this.#hooks.handedOff(this, key, (performance.now() - sentAt) / 1000, accepted);
-      done(accepted, error);
-    });
+    const receipt = this.#receipts && bytes === undefined;
+    this.#channel.handoff(
+      key,
+      bytes,
+      connection,
+      (error, reply) => {
+        this.#handoffs--;
+        let accepted = false;
+        if (error === undefined) {
+          const answer = reply as { accepted: boolean; active?: number };
+          accepted = answer.accepted;
+          if (answer.active !== undefined) this.#active.set(key, answer.active);
+          // A receipt carries no count: one more until the next `load` report says otherwise.
+          else if (receipt) this.#active.set(key, (this.#active.get(key) ?? 0) + 1);
+        }
+        this.#hooks.handedOff(this, key, (performance.now() - sentAt) / 1000, accepted);
+        done(accepted, error);
+      },
+      receipt,
+      tried && [...tried],
+    );
   }
 
   /**

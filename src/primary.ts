@@ -34,6 +34,7 @@ type ServerMessageTable = {
   [C in ServerMessage["cmd"]]: (
     record: WorkerRecord,
     message: Extract<ServerMessage, { cmd: C }>,
+    handle: unknown,
   ) => void | Promise<void>;
 };
 
@@ -76,7 +77,7 @@ export class Cluster extends Emitter<ClusterEvents> {
   #systemd: SystemdNotifier | undefined;
   #recordHooks: WorkerRecordHooks = {
     emit: (event, ...args) => this.emit(event, ...args),
-    dispatch: (record, message) => this.#dispatch(record, message),
+    dispatch: (record, message, handle) => this.#dispatch(record, message, handle),
     heartbeat: (record, stats) => this.#supervisor.heartbeat(record, stats),
     stats: (record, message) => this.#stats.report(record, message),
     handedOff: (record, key, seconds, accepted) =>
@@ -101,6 +102,8 @@ export class Cluster extends Emitter<ClusterEvents> {
     },
     close: (record, message) => this.#broker!.leave(record, message.key),
     claim: (record, message) => this.#broker!.claim(record, message.key),
+    returned: (record, message, handle) =>
+      this.#broker!.returned(record, message.key, handle, message.tried ?? []),
   };
 
   /** Creates a cluster; nothing starts until `start()` or `fork()`. Throws on a bad option. */
@@ -196,9 +199,9 @@ export class Cluster extends Emitter<ClusterEvents> {
     const count = this.#options.workers ?? adapter.availableParallelism();
     try {
       await Promise.all([
-      this.#brokerLoaded, // rejects start() if the broker cannot load
-      ...Array.from({ length: count }, () => this.#supervisor.addSlot({}).ready),
-    ]);
+        this.#brokerLoaded, // rejects start() if the broker cannot load
+        ...Array.from({ length: count }, () => this.#supervisor.addSlot({}).ready),
+      ]);
     } catch (error) {
       // A signal shut the cluster down meanwhile, and the process exits once its workers are
       // stopped. Rejecting would hand the program an error it did not cause, which (unhandled,
@@ -397,7 +400,10 @@ export class Cluster extends Emitter<ClusterEvents> {
         queueMicrotask(() => record.spawnFailed(error));
         return;
       }
-      record.attach(adapter.spawn(options, record.processEvents()));
+      record.attach(
+        adapter.spawn(options, record.processEvents()),
+        adapter.capabilities.handoffReceipts === true,
+      );
     };
     // Once the adapter is there (given as an option, or loaded: always in start()), the process
     // is spawned before `fork` is emitted, so that listeners find its pid and stdio pipes, as
@@ -420,15 +426,16 @@ export class Cluster extends Emitter<ClusterEvents> {
     this.#stats.monitor(() => adapter.monitor()); // made by the first stats(), not before
   }
 
-  #dispatch(record: WorkerRecord, message: ServerMessage): void | Promise<void> {
-    const handle = this.#serverMessages[message.cmd] as (
+  #dispatch(record: WorkerRecord, message: ServerMessage, handle: unknown): void | Promise<void> {
+    const handler = this.#serverMessages[message.cmd] as (
       record: WorkerRecord,
       message: ServerMessage,
+      handle: unknown,
     ) => void | Promise<void>;
     // Before the broker's module loaded (a fork() right after `new Cluster()`), messages wait for
     // it, in the order they came.
-    if (!this.#broker) return this.#brokerLoaded.then(() => handle(record, message));
-    return handle(record, message);
+    if (!this.#broker) return this.#brokerLoaded.then(() => handler(record, message, handle));
+    return handler(record, message, handle);
   }
 
   #installSignals(adapter: Adapter): void {

@@ -80,6 +80,7 @@ export type WorkerToPrimary =
   /** `Cluster.worker.claim(key)`: connections with this sticky key go to this worker. */
   | { cmd: "claim"; key: string }
   | LoadMessage
+  | ReturnedMessage
   /** `active`: a `newconn` reply's count of the key's open connections, this one included. */
   | { cmd: "reply"; ack: number; accepted: boolean; active?: number };
 
@@ -93,19 +94,44 @@ export interface LoadMessage {
   active: number;
 }
 
+/**
+ * A worker hands back a connection it refused after its runtime had acknowledged it (a
+ * `newconn` with `receipt`), with the connection as handle: the primary routes it again, to a
+ * worker not in `tried` (the ones that handed it back before, as the `newconn` said).
+ */
+export interface ReturnedMessage {
+  cmd: "returned";
+  key: string;
+  tried?: number[];
+}
+
+/** How many workers may hand one connection back before it is dropped (ids in `tried`). */
+export const MAX_TRIED = 64;
+
 /** How often (ms) at most a worker reports changed connection counts. */
 export const LOAD_INTERVAL = 25;
 
 /** The worker-to-primary messages about servers, which the cluster (not the record) routes. */
 export type ServerMessage = Extract<
   WorkerToPrimary,
-  { cmd: "query" | "listening" | "close" | "claim" }
+  { cmd: "query" | "listening" | "close" | "claim" | "returned" }
 >;
 
 /** Messages a primary sends to a worker. */
 export type PrimaryToWorker =
-  /** `head`: base64 of the bytes the primary read of the connection (L7 sticky routing). */
-  | { cmd: "newconn"; seq: number; key: string; head?: string }
+  /**
+   * `head`: base64 of the bytes the primary read of the connection (L7 sticky routing).
+   * `receipt`: the runtime's acknowledgement of the handle answers for the worker, which
+   * writes only to hand a refused connection back (`returned`, with `tried` and its own id).
+   */
+  | {
+    cmd: "newconn";
+    seq: number;
+    key: string;
+    head?: string;
+    receipt?: true;
+    tried?: number[];
+  }
   | { cmd: "lend"; seq: number; key: string }
   | { cmd: "disconnect" }
   | { cmd: "reply"; ack: number; result: QueryResult };
@@ -146,12 +172,14 @@ export function createToken(): string {
 
 /** Wraps a user message. */
 export function encodeUser(token: string, data: unknown): Record<string, unknown> {
-  return { [ENVELOPE_KEY]: token, u: data };
+  // A literal key, not `[ENVELOPE_KEY]`: V8 builds a computed key through a runtime call, on
+  // every message (seen in perf profiles of round-robin churn, issue #10).
+  return { "@x/cluster": token, u: data };
 }
 
 /** Wraps an internal message. */
 export function encodeInternal(token: string, message: InternalMessage): Record<string, unknown> {
-  return { [ENVELOPE_KEY]: token, i: message };
+  return { "@x/cluster": token, i: message };
 }
 
 /** Decodes a message that arrived at the primary. */
@@ -279,6 +307,12 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
       if (!isKey(key) || !isCount(active)) return "load: bad key or active";
       return { cmd: "load", key, active };
     }
+    case "returned": {
+      const key = own(m, "key"), tried = own(m, "tried");
+      if (!isKey(key)) return "returned: bad key";
+      if (tried === undefined) return { cmd: "returned", key };
+      return isTried(tried) ? { cmd: "returned", key, tried } : "returned: bad tried";
+    }
     default:
       return unknownCommand(own(m, "cmd"));
   }
@@ -290,8 +324,14 @@ function parsePrimaryToWorker(m: Record<string, unknown>): PrimaryToWorker | str
     case "lend": {
       const cmd = own(m, "cmd") as "newconn" | "lend", seq = own(m, "seq"), key = own(m, "key");
       if (!isSeq(seq) || !isKey(key)) return `${cmd}: bad seq or key`;
-      const head = own(m, "head");
-      if (cmd === "lend" || head === undefined) return { cmd, seq, key };
+      if (cmd === "lend") return { cmd, seq, key };
+      const head = own(m, "head"), receipt = own(m, "receipt"), tried = own(m, "tried");
+      if (receipt !== undefined) {
+        if (receipt !== true || head !== undefined) return "newconn: bad receipt";
+        if (tried === undefined) return { cmd, seq, key, receipt };
+        return isTried(tried) ? { cmd, seq, key, receipt, tried } : "newconn: bad tried";
+      }
+      if (head === undefined) return { cmd, seq, key };
       if (typeof head !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(head)) {
         return "newconn: bad head";
       }
@@ -377,6 +417,11 @@ function isPort(value: unknown): value is number {
 /** A Unix socket path as `ServeOptions.path` allows it (src/serve_options.ts). */
 function isPath(value: unknown): value is string {
   return typeof value === "string" && value.length > 0 && value.length <= MAX_PATH;
+}
+
+/** Worker ids that handed a connection back: a short list of positive integers. */
+function isTried(value: unknown): value is number[] {
+  return Array.isArray(value) && value.length <= MAX_TRIED && value.every(isSeq);
 }
 
 function isKey(value: unknown): value is string {

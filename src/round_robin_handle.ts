@@ -19,8 +19,8 @@ import { leastConnections } from "./scheduler_least_connections.ts";
 import type {
   Candidate,
   PeerReader,
-  Scheduler,
   ScheduleInfo,
+  Scheduler,
   SchedulerOption,
 } from "./scheduler_types.ts";
 import type { Listener } from "./types.ts";
@@ -43,12 +43,15 @@ export interface HandoffTarget {
   /**
    * `handoff` with a callback, used instead when present: `done` is called once, with whether
    * the worker took it (false if it refused, was lost or closed). No promise per connection.
+   * `tried`: the workers that refused it so far (one that takes it after its runtime's receipt
+   * and then refuses hands it back with them, see {@linkcode RoundRobinHandle.returned}).
    */
   pass?(
     key: string,
     connection: unknown,
     head: Uint8Array | undefined,
     done: (accepted: boolean) => void,
+    tried?: ReadonlySet<number>,
   ): void;
 }
 
@@ -220,6 +223,19 @@ export class RoundRobinHandle {
     this.#drain();
   }
 
+  /**
+   * Takes back a connection that a worker refused after its runtime had acknowledged it (the
+   * handoff counted as taken): routed again to a worker not in `refusedBy`, as a refusal is.
+   */
+  returned(connection: unknown, refusedBy: Iterable<number>): void {
+    if (this.#closed) return this.#listener?.release(connection);
+    const refused = new Set(refusedBy);
+    if (refused.size >= MAX_ATTEMPTS) return this.#drop(connection);
+    this.#refused.set(connection, refused);
+    this.#queue.unshift(connection);
+    this.#drain();
+  }
+
   /** Takes one accepted connection. */
   distribute(connection: unknown): void {
     if (this.#closed) return this.#listener?.release(connection);
@@ -367,7 +383,9 @@ export class RoundRobinHandle {
     const info = this.#info(connection);
     let chosen = scheduler.pick(offered, info) as MemberCandidate | undefined;
     // A built-in never answers outside `offered`; the guarded user function neither.
-    if (!chosen || !offered.includes(chosen)) chosen = fallback.pick(offered, info) as MemberCandidate;
+    if (!chosen || !offered.includes(chosen)) {
+      chosen = fallback.pick(offered, info) as MemberCandidate;
+    }
     return this.#choose(chosen, scheduler.sticky === true);
   }
 
@@ -420,10 +438,11 @@ export class RoundRobinHandle {
   #info(connection: unknown): ScheduleInfo {
     const listener = this.#listener, key = this.key;
     let remote: { address: string | undefined; port: number | undefined } | undefined;
-    const peer = () => (remote ??= (listener as Partial<PeerReader> | undefined)?.remote?.(connection) ?? {
-      address: undefined,
-      port: undefined,
-    });
+    const peer =
+      () => (remote ??= (listener as Partial<PeerReader> | undefined)?.remote?.(connection) ?? {
+        address: undefined,
+        port: undefined,
+      });
     return {
       get remoteAddress() {
         return peer().address;
@@ -442,7 +461,14 @@ export class RoundRobinHandle {
     const head = this.#router ? this.#prepared.get(connection)?.take() : undefined;
     const target = member.target;
     if (target.pass) {
-      return target.pass(this.key, connection, head, (accepted) => this.#settle(member, connection, accepted));
+      const tried = this.#refused.size > 0 ? this.#refused.get(connection) : undefined;
+      return target.pass(
+        this.key,
+        connection,
+        head,
+        (accepted) => this.#settle(member, connection, accepted),
+        tried,
+      );
     }
     target.handoff(this.key, connection, head).then(
       (accepted) => this.#settle(member, connection, accepted),
