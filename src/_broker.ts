@@ -37,8 +37,8 @@ export interface BrokerOptions<M extends BrokerMember> {
   sticky?: Readonly<StickyOptions & StickyLimits>;
   /** A user scheduler function failed, or sticky routing refused heads (one per burst). */
   schedulerError?(error: ClusterError): void;
-  /** Round-robin: handoffs a worker may have unacknowledged. */
-  maxInFlight: number;
+  /** Round-robin: handoffs a worker may have unacknowledged. @default by the runtime */
+  maxInFlight?: number;
   /** The cluster's `strictReloads`: reuse-port workers serve with lendable listeners. */
   strictReloads: boolean;
   /** The worker `member` replaces, during a reload or recycle of its slot. */
@@ -50,7 +50,7 @@ export interface BrokerOptions<M extends BrokerMember> {
  *
  * @example
  * ```ts ignore
- * const broker = new ServerBroker(adapter, { policy: undefined, maxInFlight: 4, strictReloads: false, predecessor: () => undefined });
+ * const broker = new ServerBroker(adapter, { policy: undefined, strictReloads: false, predecessor: () => undefined });
  * await broker.query(member, queryMessage); // member.reply() gets the answer
  * broker.listening(member, key, address); // round-robin starts handing it connections
  * ```
@@ -350,13 +350,18 @@ export class ServerBroker<M extends BrokerMember = BrokerMember> {
       });
     }
     // The first query of an address decides its scheduler, as it decides the backlog.
+    const sticky = this.#routing(q);
+    // Handoffs with head bytes are answered by the worker, the others settled by the runtime's
+    // receipt where it gives one (WorkerRecord.pass): DEFAULTS.maxInFlight says why it matters.
+    const receipts = adapter.capabilities.handoffReceipts === true && sticky === undefined;
     const handle = new RoundRobinHandle(key, {
-      maxInFlight: this.#options.maxInFlight,
+      maxInFlight: this.#options.maxInFlight ??
+        (receipts ? DEFAULTS.maxInFlight.receipts : DEFAULTS.maxInFlight.answered),
       maxQueue: Math.max(q.backlog ?? 511, 64),
       scheduler: q.scheduler ?? this.#options.scheduler,
       trustProxy: this.#options.trustProxy,
       onError: (error) => this.#options.schedulerError?.(error),
-      sticky: this.#routing(q),
+      sticky,
     });
     handle.listener = await adapter.listen(options, (c) => handle.distribute(c));
     return handle;

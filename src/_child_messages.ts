@@ -79,6 +79,7 @@ function onInternal(
       const accepted = handle !== undefined && (server?.accept(handle, head) ?? false);
       // The runtime acknowledged the handle already, and that answered for this worker.
       if (m.receipt && handle !== undefined) {
+        state.load()?.received(m.key);
         if (!accepted) handBack(adapter, channel, m.key, m.tried, handle);
         return;
       }

@@ -1,7 +1,8 @@
 // A worker's `load` reports: the open connections of each round-robin address it serves, for the
 // primary's least-connections scheduler. Changes are batched, at most one `load` per address
 // every `interval` ms (never one message per connection event), and each `newconn` reply carries
-// the count at once. The timer runs only while an address is watched: it stops when the last
+// the count at once. A `newconn` settled by the runtime's receipt has no reply: the primary
+// counts it as one more, and so does the reporter (`received`), so the two stay in step. The timer runs only while an address is watched: it stops when the last
 // round-robin server closes and when the primary disconnects (a compat worker that lingers after
 // its disconnect would otherwise wake up every 25 ms to send on a closed channel).
 
@@ -72,6 +73,16 @@ export class LoadReporter {
     const active = this.#options.connections(key);
     if (active !== undefined) this.#reported.set(key, active);
     return active;
+  }
+
+  /**
+   * A `newconn` for `key` settled by the runtime's receipt (no reply): the primary counted one
+   * more connection on this worker, so the last count it has is one more, whether this worker
+   * took it or hands it back. The next tick corrects it if that is not the real count.
+   */
+  received(key: string): void {
+    const last = this.#reported.get(key);
+    if (last !== undefined) this.#reported.set(key, last + 1);
   }
 
   #tick(): void {

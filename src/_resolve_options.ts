@@ -62,9 +62,7 @@ export function resolveOptions(options: ClusterOptions = {}): ResolvedOptions {
     stdio: optional(o.stdio, stdio),
     uid: optional(o.uid, (v) => integer("uid", v, 0)),
     gid: optional(o.gid, (v) => integer("gid", v, 0)),
-    maxInFlight: o.maxInFlight === undefined
-      ? d.maxInFlight
-      : integer("maxInFlight", o.maxInFlight, 1),
+    maxInFlight: optional(o.maxInFlight, (v) => integer("maxInFlight", v, 1)),
     shutdownTimeout: delay("shutdownTimeout", o.shutdownTimeout, d.shutdownTimeout, 0),
     respawn: respawn(o.respawn),
     readiness: o.readiness === undefined ? d.readiness : oneOf("readiness", o.readiness, READINESS),

@@ -188,9 +188,13 @@ export interface ClusterOptions {
    */
   gid?: number;
   /**
-   * Round-robin: connection handoffs a worker may have unacknowledged (Node allows 1). A
-   * worker whose oldest handoff waits over 20 ms is passed over while others can take them.
-   * @default 4
+   * Round-robin: connection handoffs a worker may have unacknowledged (Node's own cluster
+   * allows 1). A worker whose oldest handoff waits over 20 ms is passed over while others can
+   * take them. By default 1 where the runtime acknowledges each handle itself (the adapter's
+   * `handoffReceipts`: Node) and the connection needs no head bytes read first: it writes one
+   * handle at a time anyway, so more would only wait in its queue, promised to a worker that
+   * may stall. Elsewhere 4: the worker's own answer is a round trip behind each handoff.
+   * @default `DEFAULTS.maxInFlight` (1 with receipts, else 4)
    */
   maxInFlight?: number;
   /**
@@ -339,7 +343,8 @@ export interface ResolvedOptions {
   readonly stdio: StdioOption | undefined;
   readonly uid: number | undefined;
   readonly gid: number | undefined;
-  readonly maxInFlight: number;
+  /** `undefined`: by the runtime, `DEFAULTS.maxInFlight`. */
+  readonly maxInFlight: number | undefined;
   readonly shutdownTimeout: number;
   /** `false`: never restart. */
   readonly respawn: Readonly<Required<RespawnOptions>> | false;
@@ -379,6 +384,7 @@ type AdapterDecides =
   | "stdio"
   | "uid"
   | "gid"
+  | "maxInFlight"
   | "metrics"
   | "adapter";
 
@@ -387,7 +393,11 @@ export const DEFAULTS: Readonly<
   Omit<ResolvedOptions, AdapterDecides | "respawn"> & {
     respawn: Readonly<Required<RespawnOptions>>;
   }
-> & { scheduler: "least-connections"; sticky: Readonly<StickyLimits> } = Object.freeze({
+> & {
+  scheduler: "least-connections";
+  sticky: Readonly<StickyLimits>;
+  maxInFlight: Readonly<{ receipts: number; answered: number }>;
+} = Object.freeze({
   scheduler: "least-connections",
   trustProxy: false,
   sticky: Object.freeze({
@@ -401,7 +411,10 @@ export const DEFAULTS: Readonly<
   env: Object.freeze({}),
   silent: false,
   serialization: "json",
-  maxInFlight: 4,
+  // Measured (issue #10, stalled worker, open loop, Node): at 4, p999 was the whole 200 ms
+  // stall (201-210 ms in 6 runs); at 1, 18-108 ms, with the same churn. Deno, which answers
+  // each handoff itself, queued at 1 (p50 4-75 ms against 2-3 ms at 4).
+  maxInFlight: Object.freeze({ receipts: 1, answered: 4 }),
   shutdownTimeout: 10_000,
   respawn: Object.freeze({
     base: 100,

@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type BrokerMember, handleKey, missingCapability, ServerBroker } from "../src/_broker.ts";
 import type { QueryMessage, QueryResult } from "../src/protocol.ts";
+import { DEFAULTS } from "../src/options.ts";
 import { fakeAdapter } from "./_fake_adapter.ts";
+import { flush } from "./_promises.ts";
 
 const adapter = fakeAdapter;
 
@@ -23,7 +25,6 @@ const query = (q: Partial<QueryMessage> = {}): QueryMessage => ({
 function broker(policy: QueryMessage["policy"] | undefined, a = adapter()) {
   return new ServerBroker(Promise.resolve(a), {
     policy: policy ?? undefined,
-    maxInFlight: 4,
     strictReloads: false,
     predecessor: () => undefined,
   });
@@ -72,4 +73,46 @@ test("query() answers UNSUPPORTED, naming the reason and what would work", async
     replies[0].ok ? "" : replies[0].message,
     /"shared" is not available on fake 1\.0: listen sockets cannot be shared; use "round-robin" or "reuse-port"/,
   );
+});
+
+test("round-robin's default maxInFlight: 1 with handoff receipts, 4 without or with head bytes", async () => {
+  const inFlight = async (
+    capabilities: Record<string, unknown>,
+    options: { maxInFlight?: number; sticky?: boolean } = {},
+  ): Promise<number> => {
+    let accept: ((connection: unknown) => void) | undefined;
+    const a = {
+      ...adapter({ readHead: true, ...capabilities }),
+      listen(_options: unknown, onConnection: (connection: unknown) => void) {
+        accept = onConnection;
+        const address = { hostname: "127.0.0.1", port: 8000, family: "IPv4" };
+        return Promise.resolve({ address, handle: {}, close: () => Promise.resolve() });
+      },
+    } as unknown as ReturnType<typeof adapter>;
+    const b = new ServerBroker(Promise.resolve(a), {
+      policy: undefined,
+      maxInFlight: options.maxInFlight,
+      sticky: options.sticky ? { ...DEFAULTS.sticky, header: "x-user" } : undefined,
+      strictReloads: false,
+      predecessor: () => undefined,
+    });
+    let handedOff = 0;
+    const member: BrokerMember = {
+      id: 1,
+      connected: true,
+      handoff: () => (handedOff++, new Promise(() => {})), // never answered: a stalled worker
+      lend: () => Promise.resolve(undefined),
+      reply: () => Promise.resolve(),
+    };
+    await b.query(member, query({ http: true }));
+    const [{ key }] = [...b.listeners()];
+    assert.ok(b.listening(member, key, { hostname: "127.0.0.1", port: 8000, family: "IPv4" }));
+    for (let i = 0; i < 8; i++) accept!({ connection: i });
+    await flush();
+    return handedOff;
+  };
+  assert.equal(await inFlight({ handoffReceipts: true }), 1);
+  assert.equal(await inFlight({}), 4);
+  assert.equal(await inFlight({ handoffReceipts: true }, { sticky: true }), 4, "heads are answered");
+  assert.equal(await inFlight({ handoffReceipts: true }, { maxInFlight: 3 }), 3, "the option wins");
 });

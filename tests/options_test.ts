@@ -270,7 +270,7 @@ test("resolveOptions() fills in every default", () => {
     stdio: undefined,
     uid: undefined,
     gid: undefined,
-    maxInFlight: 4,
+    maxInFlight: undefined,
     shutdownTimeout: 10_000,
     respawn: DEFAULTS.respawn,
     readiness: "listening",

@@ -64,3 +64,23 @@ test("LoadReporter's timer stops with the last watched address and on stop()", a
   assert.deepEqual(sent, []);
   assert.equal(load.replied("a"), undefined, "stop() forgets every address");
 });
+
+test("LoadReporter.received(): a receipt-settled handoff counts one more, so a short connection is reported", async () => {
+  const { load, open, sent } = reporter();
+  try {
+    open.set("a", 0);
+    load.watch("a");
+    // The primary counted the handoff (its receipt) as one more; the connection closed before
+    // the next tick, so the worker's count is 0 again: without received() nothing would be sent.
+    load.received("a");
+    await until(() => sent.length > 0);
+    assert.deepEqual(sent, [["a", 0]], "the primary's 1 is corrected");
+    load.received("a");
+    open.set("a", 1); // still open: the primary's count is right
+    await sleep(30);
+    assert.deepEqual(sent, [["a", 0]]);
+    load.received("unwatched"); // ignored
+  } finally {
+    load.stop();
+  }
+});
