@@ -7,6 +7,7 @@ import { Channel, PROBE_MS } from "../src/_channel.ts";
 import { Emitter } from "../src/emitter.ts";
 import { ClusterError } from "../src/errors.ts";
 import { decodeAtWorker, ENVELOPE_KEY, type InternalMessage } from "../src/protocol.ts";
+import { fakeTarget } from "./_fake_ipc_target.ts";
 import { flush, settles, track } from "./_promises.ts";
 
 interface Sent {
@@ -524,27 +525,6 @@ test("Emitter: listeners added during emit() run from the next emit() on", () =>
 
 // --- IpcEndpoint (adapters/_ipc.ts): a handle message whose descriptor was lost -------------
 
-/** A fake IPC target: records writes and lets the test emit what the runtime would. */
-function fakeTarget() {
-  const listeners = new Map<string, ((...args: unknown[]) => void)[]>();
-  const writes: unknown[] = [];
-  const target = {
-    connected: true,
-    send(message: unknown): boolean {
-      writes.push(message);
-      return true;
-    },
-    on(event: string, listener: (...args: unknown[]) => void) {
-      listeners.set(event, [...(listeners.get(event) ?? []), listener]);
-      return target;
-    },
-  };
-  const emit = (event: string, ...args: unknown[]) => {
-    for (const listener of listeners.get(event) ?? []) listener(...args);
-  };
-  return { target, writes, emit };
-}
-
 test("IpcEndpoint (Deno): a handle message that lost its descriptor is acknowledged; ours goes on without it", () => {
   const { target, writes, emit } = fakeTarget();
   const messages: [unknown, unknown][] = [];
@@ -555,7 +535,7 @@ test("IpcEndpoint (Deno): a handle message that lost its descriptor is acknowled
   const ours = { [ENVELOPE_KEY]: "t", i: { cmd: "newconn", seq: 3, key: "k" } };
   // What Deno 2.9 emits when the descriptor could not be received (EMFILE): no handle.
   emit("internalMessage", { cmd: "NODE_HANDLE", type: "net.Socket", msg: ours }, undefined);
-  assert.deepEqual(writes, [{ cmd: "NODE_HANDLE_ACK" }]);
+  assert.deepEqual(writes.map((w) => w.message), [{ cmd: "NODE_HANDLE_ACK" }]);
   assert.deepEqual(messages, [[ours, undefined]]);
   // A user's message that lost its handle is dropped (as Node drops it after its retries).
   emit("internalMessage", { cmd: "NODE_HANDLE", type: "net.Socket", msg: { hello: 1 } }, undefined);

@@ -10,35 +10,10 @@ import { IpcEndpoint } from "../adapters/_ipc.ts";
 import { Channel } from "../src/_channel.ts";
 import { decodeAtPrimary, decodeAtWorker, encodeInternal } from "../src/protocol.ts";
 import { type HandoffTarget, RoundRobinHandle } from "../src/round_robin_handle.ts";
-import type { Address, HandleReceipt, Listener } from "../src/types.ts";
+import type { HandleReceipt } from "../src/types.ts";
+import { fakeTarget } from "./_fake_ipc_target.ts";
+import { FakeListener } from "./_fake_listener.ts";
 import { flush } from "./_promises.ts";
-
-/** A fake IPC target: records writes; `emit` plays the runtime's events. */
-function fakeTarget() {
-  const listeners = new Map<string, ((...args: unknown[]) => void)[]>();
-  const writes: { message: unknown; handle: unknown; options: unknown }[] = [];
-  const target = {
-    connected: true,
-    send(
-      message: unknown,
-      handle?: unknown,
-      options?: object,
-      callback?: (error: Error | null) => void,
-    ): boolean {
-      writes.push({ message, handle, options });
-      if (callback) queueMicrotask(() => callback(null));
-      return true;
-    },
-    on(event: string, listener: (...args: unknown[]) => void) {
-      listeners.set(event, [...(listeners.get(event) ?? []), listener]);
-      return target;
-    },
-  };
-  const emit = (event: string, ...args: unknown[]) => {
-    for (const listener of listeners.get(event) ?? []) listener(...args);
-  };
-  return { target, writes, emit };
-}
 
 /** A receipt that records what happened to it. */
 function recorder(name: string, log: string[]): HandleReceipt {
@@ -170,19 +145,6 @@ test("protocol: newconn with receipt and tried, and returned, decode; bad ones a
   }
   assert.deepEqual(Object.keys(encodeInternal("t", { cmd: "online" })), ["@x/cluster", "i"]);
 });
-
-/** A fake primary listener that records releases. */
-class FakeListener implements Listener {
-  readonly address: Address = { hostname: "127.0.0.1", port: 8080, family: "IPv4" };
-  readonly handle = {};
-  released: unknown[] = [];
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  release(connection: unknown): void {
-    this.released.push(connection);
-  }
-}
 
 /** A worker that takes every handoff (as a receipt would say) and records `tried`. */
 class ReceivingTarget implements HandoffTarget {

@@ -3,30 +3,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type HandoffTarget, RoundRobinHandle } from "../src/round_robin_handle.ts";
 import { ClusterError } from "../src/errors.ts";
-import type { Address, Listener } from "../src/types.ts";
+import { FakeListener } from "./_fake_listener.ts";
 import { flush, settles } from "./_promises.ts";
 
 const KEY = "round-robin||8080";
 const MAX_ATTEMPTS = 3; // src/round_robin_handle.ts
-
-/** A fake primary listener that records releases and closes. */
-class FakeListener implements Listener {
-  readonly address: Address = { hostname: "127.0.0.1", port: 8080, family: "IPv4" };
-  readonly handle = { fake: "listen handle" };
-  released: unknown[] = [];
-  closes = 0;
-  close(): Promise<void> {
-    this.closes++;
-    return Promise.resolve();
-  }
-  release(connection: unknown): void {
-    this.released.push(connection);
-  }
-  /** How many times each connection was released. */
-  releaseCount(connection: unknown): number {
-    return this.released.filter((c) => c === connection).length;
-  }
-}
 
 type Answer = (connection: unknown) => Promise<boolean>;
 

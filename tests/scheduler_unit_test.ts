@@ -10,7 +10,7 @@ import { powerOfTwo } from "../src/scheduler_power_of_two.ts";
 import { roundRobin } from "../src/scheduler_round_robin.ts";
 import type { Candidate, ScheduleInfo, SchedulerOption } from "../src/scheduler_types.ts";
 import { ClusterError } from "../src/errors.ts";
-import type { Address, Listener } from "../src/types.ts";
+import { FakeListener } from "./_fake_listener.ts";
 import { flush } from "./_promises.ts";
 
 const KEY = "round-robin||8080";
@@ -36,16 +36,8 @@ interface Conn {
   address: string;
 }
 
-class FakeListener implements Listener {
-  readonly address: Address = { hostname: "127.0.0.1", port: 8080, family: "IPv4" };
-  readonly handle = {};
-  released: unknown[] = [];
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  release(connection: unknown): void {
-    this.released.push(connection);
-  }
+/** A listener that tells each fake connection's peer address (for ip-hash). */
+class PeerListener extends FakeListener {
   remote(connection: unknown): { address: string | undefined; port: number | undefined } {
     return { address: (connection as Conn).address, port: 40000 };
   }
@@ -92,7 +84,7 @@ function handleWith(
   extra: { now?: () => number; onError?: (e: ClusterError) => void; random?: () => number } = {},
 ) {
   const rr = new RoundRobinHandle(KEY, { maxInFlight: 4, maxQueue: 1000, scheduler, ...extra });
-  const listener = new FakeListener();
+  const listener = new PeerListener();
   rr.listener = listener;
   return { rr, listener };
 }
@@ -450,7 +442,7 @@ test("RoundRobinHandle's default path picks as least-connections does through th
   const run = async (scheduler: SchedulerOption | undefined, draw: () => number) => {
     let now = 0;
     const rr = new RoundRobinHandle(KEY, { maxInFlight: 2, maxQueue: 1000, now: () => now, scheduler });
-    rr.listener = { address: { hostname: "127.0.0.1", port: 8080, family: "IPv4" }, handle: {}, close: () => Promise.resolve(), release: () => {} } as Listener;
+    rr.listener = new FakeListener();
     const chosen: number[] = [];
     const pending: Array<() => void> = [];
     const active = new Map<number, number>();

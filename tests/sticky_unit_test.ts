@@ -10,7 +10,7 @@ import { parseHead, stickyKey } from "../src/_sticky_head.ts";
 import { ClusterError } from "../src/errors.ts";
 import { type HandoffTarget, RoundRobinHandle } from "../src/round_robin_handle.ts";
 import type { HeadRead } from "../src/scheduler_types.ts";
-import type { Address, Listener } from "../src/types.ts";
+import { FakeListener } from "./_fake_listener.ts";
 import { flush } from "./_promises.ts";
 
 const enc = (text: string) => new TextEncoder().encode(text);
@@ -101,16 +101,7 @@ test("the sticky option: validation, defaults, UNSUPPORTED under reuse-port and 
 });
 
 /** A listener whose connections are fake requests: readHead() answers with their bytes. */
-class HeadListener implements Listener {
-  readonly address: Address = { hostname: "127.0.0.1", port: 8080, family: "IPv4" };
-  readonly handle = {};
-  released: unknown[] = [];
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  release(connection: unknown): void {
-    this.released.push(connection);
-  }
+class HeadListener extends FakeListener {
   readHead(connection: unknown): Promise<HeadRead> {
     const c = connection as { text?: string; refuse?: "too-large" | "timeout" };
     if (c.refuse) return Promise.resolve({ ok: false, reason: c.refuse });
