@@ -2,9 +2,10 @@
 // primary's least-connections scheduler. Changes are batched, at most one `load` per address
 // every `interval` ms (never one message per connection event), and each `newconn` reply carries
 // the count at once. A `newconn` settled by the runtime's receipt has no reply: the primary
-// counts it as one more, and so does the reporter (`received`), so the two stay in step. The timer runs only while an address is watched: it stops when the last
-// round-robin server closes and when the primary disconnects (a compat worker that lingers after
-// its disconnect would otherwise wake up every 25 ms to send on a closed channel).
+// counts it as one more, and so does the reporter (`received`), so the two stay in step. The
+// timer runs only while an address is watched: it stops when the last round-robin server closes
+// and when the primary disconnects (a compat worker that lingers after its disconnect would
+// otherwise wake up every 25 ms to send on a closed channel).
 
 /** What a {@linkcode LoadReporter} reads and sends through. */
 export interface LoadReporterOptions {

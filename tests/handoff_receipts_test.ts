@@ -8,7 +8,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { IpcEndpoint } from "../adapters/_ipc.ts";
 import { Channel } from "../src/_channel.ts";
-import { decodeAtPrimary, decodeAtWorker, encodeInternal } from "../src/protocol.ts";
+import {
+  decodeAtPrimary,
+  decodeAtWorker,
+  encodeInternal,
+  encodeUser,
+  ENVELOPE_KEY,
+} from "../src/protocol.ts";
 import { type HandoffTarget, RoundRobinHandle } from "../src/round_robin_handle.ts";
 import type { HandleReceipt } from "../src/types.ts";
 import { fakeTarget } from "./_fake_ipc_target.ts";
@@ -143,7 +149,9 @@ test("protocol: newconn with receipt and tried, and returned, decode; bad ones a
   for (const bad of [{ cmd: "returned" }, { cmd: "returned", key: "k", tried: [-1] }]) {
     assert.equal(primary(bad).kind, "invalid", JSON.stringify(bad));
   }
-  assert.deepEqual(Object.keys(encodeInternal("t", { cmd: "online" })), ["@x/cluster", "i"]);
+  // encodeUser/encodeInternal spell the key as a literal (faster than a computed key).
+  assert.deepEqual(Object.keys(encodeInternal("t", { cmd: "online" })), [ENVELOPE_KEY, "i"]);
+  assert.deepEqual(Object.keys(encodeUser("t", 1)), [ENVELOPE_KEY, "u"]);
 });
 
 /** A worker that takes every handoff (as a receipt would say) and records `tried`. */
