@@ -193,7 +193,9 @@ export interface ClusterOptions {
    * take them. By default 1 where the runtime acknowledges each handle itself (the adapter's
    * `handoffReceipts`: Node) and the connection needs no head bytes read first: it writes one
    * handle at a time anyway, so more would only wait in its queue, promised to a worker that
-   * may stall. Elsewhere 4: the worker's own answer is a round trip behind each handoff.
+   * may stall. Elsewhere 4: the worker's own answer is a round trip behind each handoff. A
+   * worker gets more than one only while connections have waited 2 ms for a worker with none
+   * (a backlog), and only while its oldest handoff is younger than that.
    * @default `DEFAULTS.maxInFlight` (1 with receipts, else 4)
    */
   maxInFlight?: number;
@@ -413,7 +415,8 @@ export const DEFAULTS: Readonly<
   serialization: "json",
   // Measured (issue #10, stalled worker, open loop, Node): at 4, p999 was the whole 200 ms
   // stall (201-210 ms in 6 runs); at 1, 18-108 ms, with the same churn. Deno, which answers
-  // each handoff itself, queued at 1 (p50 4-75 ms against 2-3 ms at 4).
+  // each handoff itself, queued at 1 (p50 4-75 ms against 2-3 ms at 4): there 4 is a cap that
+  // a backlog reaches (src/round_robin_handle.ts, SPILL_AFTER_MS).
   maxInFlight: Object.freeze({ receipts: 1, answered: 4 }),
   shutdownTimeout: 10_000,
   respawn: Object.freeze({

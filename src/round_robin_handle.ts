@@ -1,7 +1,9 @@
 // Round-robin scheduling in the primary: Node's RoundRobinHandle
 // (lib/internal/cluster/round_robin_handle.js), changed where Node's design costs throughput:
-// - Node hands a worker one connection and waits for its ack before it gets another; here each
-//   worker may have `maxInFlight` handoffs outstanding, and a pluggable scheduler
+// - Node hands a worker one connection and waits for its ack before it gets another; here a
+//   worker gets one more, up to `maxInFlight` outstanding, once connections have waited
+//   `spillAfter` ms for a worker with none (a backlog: at start, while the JIT is cold, or
+//   at a load one answer at a time cannot carry), and a pluggable scheduler
 //   (src/scheduler_*.ts; default least-connections: open connections plus outstanding
 //   handoffs, ties rotate so an idle cluster alternates) picks among the workers that can take
 //   one. A worker whose oldest handoff has waited longer than `stallAfter` ms (its event loop
@@ -82,6 +84,11 @@ export interface RoundRobinOptions {
   maxQueue: number;
   /** A worker whose oldest handoff waits longer than this (ms) is passed over. @default 20 */
   stallAfter?: number;
+  /**
+   * A worker with a handoff outstanding gets another (up to `maxInFlight`) only once
+   * connections have waited this long (ms) for a worker with none; 0: at once. @default 2
+   */
+  spillAfter?: number;
   /** Monotonic clock (ms), replaceable in tests. @default performance.now */
   now?: () => number;
   /** Which worker gets each connection. @default "least-connections" */
@@ -106,6 +113,16 @@ interface MemberCandidate extends Candidate {
 
 /** A sticky key's or ip-hash's worker is passed over once its oldest handoff waited this long (ms). */
 const STICKY_STALL_MS = 1000;
+/**
+ * How long (ms) connections wait for a worker without a handoff outstanding before workers
+ * get more than one (`RoundRobinOptions.spillAfter`). Measured (issue #10, Deno, a worker
+ * stalled 200 ms every second, 1,793 connections/s open loop, after a 2.5 s warm-up): with 4
+ * in flight from the start p999 was the whole stall (201-202 ms), since up to 4 connections
+ * were promised to the worker as it stalled; with 1, 27-43 ms (Deno's own SCHED_RR 20-31),
+ * but the first second after start queued for 50-120 ms (cold answers are slow). Waiting this
+ * long first keeps 1 while answers keep up and spills only under a backlog.
+ */
+const SPILL_AFTER_MS = 2;
 
 const fallback = leastConnections();
 
@@ -117,6 +134,12 @@ export class RoundRobinHandle {
   #members: Member[] = [];
   #cursor = 0;
   #queue: unknown[] = [];
+  /** Handoffs a member may have outstanding in the current `#drain`: 1, or `maxInFlight`. */
+  #limit = 1;
+  /** Since when connections have waited for a member (undefined while none waits). */
+  #blockedSince: number | undefined;
+  /** Drains once the wait reaches `spillAfter` when no answer or arrival did it before. */
+  #spillTimer: ReturnType<typeof setTimeout> | undefined;
   /** Connections in the members' `waiting` lists. */
   #waiting = 0;
   /** The member the last `WAIT` of `#pick` waits for. */
@@ -263,6 +286,8 @@ export class RoundRobinHandle {
   /** Closes the listener and every connection still waiting. */
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#spillTimer !== undefined) clearTimeout(this.#spillTimer);
+    this.#spillTimer = undefined;
     for (const connection of this.#queue.splice(0)) this.#listener?.release(connection);
     for (const member of this.#members) {
       for (const connection of member.waiting.splice(0)) this.#listener?.release(connection);
@@ -278,6 +303,12 @@ export class RoundRobinHandle {
   }
 
   #drain(): void {
+    const max = this.#options.maxInFlight;
+    const since = this.#blockedSince;
+    const spillAfter = this.#options.spillAfter ?? SPILL_AFTER_MS;
+    const now = max > 1 && since !== undefined ? this.#now() : 0;
+    const hold = spillAfter > 0 && (since === undefined || now - since < spillAfter);
+    this.#limit = max > 1 && hold ? 1 : max;
     if (this.#waiting > 0) this.#requeue();
     // A connection waiting for its (full) sticky worker moves to that worker's own list: one
     // busy worker must not hold up every other worker's clients, however many wait for it.
@@ -297,6 +328,8 @@ export class RoundRobinHandle {
       if (!member) break;
       this.#handoff(member, this.#queue.shift());
     }
+    if (this.queued === 0) this.#blockedSince = undefined;
+    else if (max > 1 && this.#limit < max) this.#spillLater(since ?? this.#now(), spillAfter);
     const limit = this.#listener?.capacity ?? this.#options.maxQueue;
     while (this.queued > limit) {
       if (this.#queue.length > 0) {
@@ -311,6 +344,30 @@ export class RoundRobinHandle {
   }
 
   /**
+   * How many more handoffs `member` may take now: up to the drain's limit, and none beyond
+   * its first while its oldest has waited `spillAfter` ms (a stalling worker must not collect
+   * a backlog's connections before it counts as stalled).
+   */
+  #room(member: Member, now: number): number {
+    if (member.inFlight === 0) return this.#limit;
+    const spillAfter = this.#options.spillAfter ?? SPILL_AFTER_MS;
+    if (spillAfter > 0 && now - member.sentAt[0] >= spillAfter) return 0;
+    return this.#limit - member.inFlight;
+  }
+
+  /** Starts (or keeps) the wait of a backlog, and drains once it reaches `spillAfter` ms. */
+  #spillLater(since: number, spillAfter: number): void {
+    this.#blockedSince = since;
+    if (this.#spillTimer !== undefined || this.#closed) return;
+    const timer = setTimeout(() => {
+      this.#spillTimer = undefined;
+      if (!this.#closed) this.#drain();
+    }, Math.max(1, spillAfter - (this.#now() - since)));
+    (timer as { unref?: () => void }).unref?.();
+    this.#spillTimer = timer;
+  }
+
+  /**
    * Puts connections waiting for a member back in front of the queue: as many as it has free
    * slots, or all of them once it stalled beyond STICKY_STALL_MS or lost its channel (they are
    * routed again, to another worker).
@@ -322,7 +379,7 @@ export class RoundRobinHandle {
       if (member.waiting.length === 0) continue;
       const gone = member.target.connected === false ||
         (member.sentAt.length > 0 && now - member.sentAt[0] > STICKY_STALL_MS);
-      const free = gone ? member.waiting.length : this.#options.maxInFlight - member.inFlight;
+      const free = gone ? member.waiting.length : this.#room(member, now);
       if (free <= 0) continue;
       const taken = member.waiting.splice(0, free);
       this.#waiting -= taken.length;
@@ -355,7 +412,7 @@ export class RoundRobinHandle {
         active: target.activeConnections?.(this.key) ?? 0,
         inFlight: member.inFlight,
         stalled: isStalled,
-        full: member.inFlight >= this.#options.maxInFlight,
+        full: this.#room(member, now) <= 0,
       });
     }
     const scheduler = this.#scheduler;
@@ -398,7 +455,6 @@ export class RoundRobinHandle {
   #pickLeastLoaded(exclude: Set<number> | undefined): Member | undefined {
     const members = this.#members, n = members.length;
     const now = this.#now(), stallAfter = this.#options.stallAfter ?? 20;
-    const maxInFlight = this.#options.maxInFlight;
     let anyResponsive = false;
     let best = -1, bestLoad = Infinity, bestStalled = -1, bestStalledLoad = Infinity;
     for (let i = 0; i < n; i++) {
@@ -407,7 +463,7 @@ export class RoundRobinHandle {
       if (exclude?.has(target.id) || target.connected === false) continue;
       const stalled = member.sentAt.length > 0 && now - member.sentAt[0] > stallAfter;
       if (!stalled) anyResponsive = true;
-      if (member.inFlight >= maxInFlight) continue;
+      if (member.inFlight > 0 && this.#room(member, now) <= 0) continue;
       const load = (target.activeConnections?.(this.key) ?? 0) + member.inFlight;
       if (!stalled && load < bestLoad) {
         best = index;

@@ -62,8 +62,16 @@ function connections(n: number, tag = "c"): Array<{ conn: string }> {
   return Array.from({ length: n }, (_, i) => ({ conn: `${tag}${i + 1}` }));
 }
 
-function handle(options: Partial<{ maxInFlight: number; maxQueue: number }> = {}) {
-  const rr = new RoundRobinHandle(KEY, { maxInFlight: 16, maxQueue: 64, ...options });
+/** `spillAfter: 0`: up to maxInFlight at once (the spill has tests of its own). */
+function handle(
+  options: Partial<{ maxInFlight: number; maxQueue: number; spillAfter: number }> = {},
+) {
+  const rr = new RoundRobinHandle(KEY, {
+    maxInFlight: 16,
+    maxQueue: 64,
+    spillAfter: 0,
+    ...options,
+  });
   const listener = new FakeListener();
   rr.listener = listener;
   return { rr, listener };
@@ -488,6 +496,7 @@ test("RoundRobinHandle still uses a stalled worker when no other can take connec
     maxInFlight: 8,
     maxQueue: 100,
     stallAfter: 20,
+    spillAfter: 0,
     now: () => now,
   });
   rr.listener = new FakeListener();
@@ -501,4 +510,81 @@ test("RoundRobinHandle still uses a stalled worker when no other can take connec
   rr.distribute({ c: 3 });
   await flush();
   assert.equal(a.got.length + b.got.length, 3, "nothing is held back when all are stalled");
+});
+
+// --- spill: one handoff in flight per worker until connections wait ----------------------------
+
+test("RoundRobinHandle gives a second handoff only after a wait of spillAfter, to a prompt worker", async () => {
+  let now = 0;
+  const rr = new RoundRobinHandle(KEY, {
+    maxInFlight: 4,
+    maxQueue: 64,
+    spillAfter: 5,
+    now: () => now,
+  });
+  rr.listener = new FakeListener();
+  const a = new ManualTarget(1), b = new ManualTarget(2);
+  rr.add(a);
+  rr.add(b);
+  const conns = connections(9);
+  for (const c of conns.slice(0, 4)) rr.distribute(c);
+  assert.deepEqual([a.got.length, b.got.length], [1, 1], "one each while answers keep up");
+  assert.equal(rr.queued, 2);
+  now = 3;
+  a.answer(true); // a answers: it takes the next, still one at a time
+  await flush();
+  assert.deepEqual([a.got.length, b.got.length], [2, 1]);
+  now = 5; // the backlog is 5 ms old: a (its handoff 2 ms old) gets more, b (5 ms) none
+  rr.distribute(conns[4]);
+  assert.deepEqual(a.got, [conns[0], conns[2], conns[3], conns[4]]);
+  assert.deepEqual(b.got, [conns[1]]);
+  assert.equal(rr.queued, 0);
+  // The backlog is gone: back to one each.
+  while (a.outstanding > 0) a.answer(true);
+  while (b.outstanding > 0) b.answer(true);
+  await flush();
+  now = 20;
+  for (const c of conns.slice(5)) rr.distribute(c);
+  assert.equal(a.outstanding + b.outstanding, 2);
+  assert.equal(rr.queued, 2);
+  await rr.close();
+});
+
+test("RoundRobinHandle spills on its own timer once the wait is over, with no answer or arrival", async () => {
+  let now = 0;
+  const rr = new RoundRobinHandle(KEY, {
+    maxInFlight: 4,
+    maxQueue: 64,
+    spillAfter: 5,
+    now: () => now,
+  });
+  const listener = new FakeListener();
+  rr.listener = listener;
+  const a = new ManualTarget(1);
+  rr.add(a);
+  const conns = connections(3);
+  for (const c of conns) rr.distribute(c);
+  now = 3;
+  a.answer(true);
+  await flush();
+  assert.deepEqual(a.got, conns.slice(0, 2));
+  now = 6; // then nothing happens: the timer armed at the first wait hands out the last one
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.deepEqual(a.got, conns);
+  await rr.close();
+  assert.equal(listener.released.length, 1, "only the answered one was released");
+});
+
+test("RoundRobinHandle keeps one in flight per worker when maxInFlight is 1, however long they wait", async () => {
+  let now = 0;
+  const rr = new RoundRobinHandle(KEY, { maxInFlight: 1, maxQueue: 64, now: () => now });
+  rr.listener = new FakeListener();
+  const a = new ManualTarget(1);
+  rr.add(a);
+  for (const c of connections(3)) rr.distribute(c);
+  now = 1000;
+  rr.distribute({ conn: "late" });
+  assert.equal(a.got.length, 1);
+  assert.equal(rr.queued, 3);
+  await rr.close();
 });
