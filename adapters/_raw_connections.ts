@@ -13,9 +13,12 @@
 // earlier attempt here that expected Node's `(status, clientHandle)` handed nothing over
 // (tests/reliability_stall_test.ts: 3,000 of 3,000 timed out). Taking the connection with
 // `accept()` does work: the handle reaches a worker and serves (2 December, a standalone
-// fork + curl check). It is not used yet: with it tests/reliability_flood_test.ts failed in 4
-// of 5 runs on Deno against 2 of 4 for the public path, on a box at load 9-13, and the
-// difference was not understood in time. Sticky routing's head reader needs a stream: it gets
+// fork + curl check). It is not used: measured 3 December (wrk -c64 churn, 4 interleaved
+// rounds, primary CPU per connection) it cost the same as the public path (97-126 µs against
+// 96-126; Deno's own SCHED_RR 66-97), so Deno's cost is not the net.Socket. Beware when trying
+// again: raw accepts emit no `connection`, which adapters/_accept_watch.ts counts; uncounted,
+// it read /proc/net/tcp every 500 ms and re-armed a busy listener (132-156 µs per connection),
+// a likely cause of the flood-test failures of the first attempt. Sticky routing's head reader needs a stream: it gets
 // a net.Socket built around the handle on demand, and that socket is what is closed afterwards.
 
 import type net from "node:net";
