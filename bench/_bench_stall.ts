@@ -2,7 +2,9 @@
 // its event loop 200 ms every second while bench/_open_loop.ts offers new connections at a
 // constant rate. The rate is the same for every variant of a runtime: a fraction of the lowest
 // churn capacity wrk measured for those variants in this run (without a stall), so that p99
-// compares schedulers under the same load instead of queueing at saturation.
+// compares schedulers under the same load instead of queueing at saturation. While one of the
+// two workers is blocked the other carries everything, so the fraction is of what remains then
+// (bench/METHODOLOGY.md has the measurements).
 
 import { join } from "node:path";
 import { binary, HERE, Proc, type Runtime } from "./_lib.ts";

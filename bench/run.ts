@@ -62,7 +62,7 @@ const S = quick
       rounds: ROUNDS,
       warmupMs: 500,
       durationMs: 3000,
-      loadFraction: 0.5,
+      loadFraction: 0.25, // half of one worker's share: METHODOLOGY.md says why
       fallbackRate: STALL_RATE,
     },
     ipc: { rounds: ROUNDS, pingMs: 250, pipeMs: 400 },
@@ -74,7 +74,7 @@ const S = quick
       rounds: ROUNDS,
       warmupMs: 1000,
       durationMs: 8000,
-      loadFraction: 0.5,
+      loadFraction: 0.25, // half of one worker's share: METHODOLOGY.md says why
       fallbackRate: STALL_RATE,
     },
     ipc: { rounds: ROUNDS, pingMs: 1000, pipeMs: 1500 },
