@@ -60,7 +60,7 @@ const S = quick
     traffic: { rounds: ROUNDS, warmupS: 1, measureS: 2, connections: 64 },
     stall: {
       rounds: ROUNDS,
-      warmupMs: 500,
+      warmupMs: 1500, // Deno's first second queues (METHODOLOGY.md)
       durationMs: 3000,
       loadFraction: 0.25, // half of one worker's share: METHODOLOGY.md says why
       fallbackRate: STALL_RATE,
@@ -72,7 +72,7 @@ const S = quick
     traffic: { rounds: ROUNDS, warmupS: 2, measureS: 5, connections: 64 },
     stall: {
       rounds: ROUNDS,
-      warmupMs: 1000,
+      warmupMs: 1500, // Deno's first second queues (METHODOLOGY.md)
       durationMs: 8000,
       loadFraction: 0.25, // half of one worker's share: METHODOLOGY.md says why
       fallbackRate: STALL_RATE,
