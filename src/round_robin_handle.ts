@@ -26,6 +26,7 @@ import type {
   SchedulerOption,
 } from "./scheduler_types.ts";
 import type { Listener } from "./types.ts";
+import { SPILL_AFTER_MS, SpillGate } from "./_spill_gate.ts";
 import { type Prepared, StickyRouter, type StickyRouting } from "./_sticky_router.ts";
 
 /** A worker that can take connections. */
@@ -113,16 +114,6 @@ interface MemberCandidate extends Candidate {
 
 /** A sticky key's or ip-hash's worker is passed over once its oldest handoff waited this long (ms). */
 const STICKY_STALL_MS = 1000;
-/**
- * How long (ms) connections wait for a worker without a handoff outstanding before workers
- * get more than one (`RoundRobinOptions.spillAfter`). Measured (issue #10, Deno, a worker
- * stalled 200 ms every second, 1,793 connections/s open loop, after a 2.5 s warm-up): with 4
- * in flight from the start p999 was the whole stall (201-202 ms), since up to 4 connections
- * were promised to the worker as it stalled; with 1, 27-43 ms (Deno's own SCHED_RR 20-31),
- * but the first second after start queued for 50-120 ms (cold answers are slow). Waiting this
- * long first keeps 1 while answers keep up and spills only under a backlog.
- */
-const SPILL_AFTER_MS = 2;
 
 const fallback = leastConnections();
 
@@ -134,12 +125,8 @@ export class RoundRobinHandle {
   #members: Member[] = [];
   #cursor = 0;
   #queue: unknown[] = [];
-  /** Handoffs a member may have outstanding in the current `#drain`: 1, or `maxInFlight`. */
-  #limit = 1;
-  /** Since when connections have waited for a member (undefined while none waits). */
-  #blockedSince: number | undefined;
-  /** Drains once the wait reaches `spillAfter` when no answer or arrival did it before. */
-  #spillTimer: ReturnType<typeof setTimeout> | undefined;
+  /** How many handoffs each member may have in the current `#drain`. */
+  #gate: SpillGate;
   /** Connections in the members' `waiting` lists. */
   #waiting = 0;
   /** The member the last `WAIT` of `#pick` waits for. */
@@ -162,6 +149,8 @@ export class RoundRobinHandle {
     this.key = key;
     this.#options = options;
     this.#now = options.now ?? (() => performance.now());
+    const spillAfter = options.spillAfter ?? SPILL_AFTER_MS;
+    this.#gate = new SpillGate(options.maxInFlight, spillAfter, this.#now, () => this.#drain());
     this.#scheduler = createScheduler(options.scheduler ?? "least-connections", {
       onError: options.onError ?? (() => {}),
       trustProxy: options.trustProxy,
@@ -286,8 +275,7 @@ export class RoundRobinHandle {
   /** Closes the listener and every connection still waiting. */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#spillTimer !== undefined) clearTimeout(this.#spillTimer);
-    this.#spillTimer = undefined;
+    this.#gate.close();
     for (const connection of this.#queue.splice(0)) this.#listener?.release(connection);
     for (const member of this.#members) {
       for (const connection of member.waiting.splice(0)) this.#listener?.release(connection);
@@ -303,12 +291,7 @@ export class RoundRobinHandle {
   }
 
   #drain(): void {
-    const max = this.#options.maxInFlight;
-    const since = this.#blockedSince;
-    const spillAfter = this.#options.spillAfter ?? SPILL_AFTER_MS;
-    const now = max > 1 && since !== undefined ? this.#now() : 0;
-    const hold = spillAfter > 0 && (since === undefined || now - since < spillAfter);
-    this.#limit = max > 1 && hold ? 1 : max;
+    this.#gate.begin();
     if (this.#waiting > 0) this.#requeue();
     // A connection waiting for its (full) sticky worker moves to that worker's own list: one
     // busy worker must not hold up every other worker's clients, however many wait for it.
@@ -328,8 +311,7 @@ export class RoundRobinHandle {
       if (!member) break;
       this.#handoff(member, this.#queue.shift());
     }
-    if (this.queued === 0) this.#blockedSince = undefined;
-    else if (max > 1 && this.#limit < max) this.#spillLater(since ?? this.#now(), spillAfter);
+    this.#gate.end(this.queued);
     const limit = this.#listener?.capacity ?? this.#options.maxQueue;
     while (this.queued > limit) {
       if (this.#queue.length > 0) {
@@ -343,28 +325,9 @@ export class RoundRobinHandle {
     }
   }
 
-  /**
-   * How many more handoffs `member` may take now: up to the drain's limit, and none beyond
-   * its first while its oldest has waited `spillAfter` ms (a stalling worker must not collect
-   * a backlog's connections before it counts as stalled).
-   */
+  /** How many more handoffs `member` may take now (src/_spill_gate.ts). */
   #room(member: Member, now: number): number {
-    if (member.inFlight === 0) return this.#limit;
-    const spillAfter = this.#options.spillAfter ?? SPILL_AFTER_MS;
-    if (spillAfter > 0 && now - member.sentAt[0] >= spillAfter) return 0;
-    return this.#limit - member.inFlight;
-  }
-
-  /** Starts (or keeps) the wait of a backlog, and drains once it reaches `spillAfter` ms. */
-  #spillLater(since: number, spillAfter: number): void {
-    this.#blockedSince = since;
-    if (this.#spillTimer !== undefined || this.#closed) return;
-    const timer = setTimeout(() => {
-      this.#spillTimer = undefined;
-      if (!this.#closed) this.#drain();
-    }, Math.max(1, spillAfter - (this.#now() - since)));
-    (timer as { unref?: () => void }).unref?.();
-    this.#spillTimer = timer;
+    return this.#gate.room(member.inFlight, member.sentAt[0], now);
   }
 
   /**
