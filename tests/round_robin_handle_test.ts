@@ -588,3 +588,27 @@ test("RoundRobinHandle keeps one in flight per worker when maxInFlight is 1, how
   assert.equal(rr.queued, 3);
   await rr.close();
 });
+
+test("RoundRobinHandle keeps connections in its queue rather than stack them on stalled workers", async () => {
+  let now = 0;
+  const rr = new RoundRobinHandle(KEY, { maxInFlight: 4, maxQueue: 64, now: () => now });
+  rr.listener = new FakeListener();
+  const a = new ManualTarget(1), b = new ManualTarget(2);
+  rr.add(a);
+  rr.add(b);
+  rr.distribute({ conn: "c1" });
+  rr.distribute({ conn: "c2" });
+  now = 100; // both stalled, each holding one
+  for (const c of connections(4, "late")) rr.distribute(c);
+  now = 200;
+  rr.distribute({ conn: "later" });
+  assert.deepEqual([a.got.length, b.got.length], [1, 1], "the first to answer gets them");
+  assert.equal(rr.queued, 5);
+  now = 201;
+  a.answer(true);
+  await flush();
+  // The backlog has waited: the worker that answered takes up to maxInFlight at once.
+  assert.deepEqual([a.got.length, b.got.length], [5, 1]);
+  assert.equal(rr.queued, 1);
+  await rr.close();
+});
