@@ -86,7 +86,8 @@ test("round-robin's default maxInFlight: 1 with handoff receipts, 4 without or w
       listen(_options: unknown, onConnection: (connection: unknown) => void) {
         accept = onConnection;
         const address = { hostname: "127.0.0.1", port: 8000, family: "IPv4" };
-        return Promise.resolve({ address, handle: {}, close: () => Promise.resolve() });
+        const close = () => Promise.resolve();
+        return Promise.resolve({ address, handle: {}, close, release: () => {} });
       },
     } as unknown as ReturnType<typeof adapter>;
     const b = new ServerBroker(Promise.resolve(a), {
@@ -96,11 +97,11 @@ test("round-robin's default maxInFlight: 1 with handoff receipts, 4 without or w
       strictReloads: false,
       predecessor: () => undefined,
     });
-    let handedOff = 0;
+    const pending: Array<(accepted: boolean) => void> = [];
     const member: BrokerMember = {
       id: 1,
       connected: true,
-      handoff: () => (handedOff++, new Promise(() => {})), // never answered: a stalled worker
+      handoff: () => new Promise((resolve) => pending.push(resolve)), // answered by the test
       lend: () => Promise.resolve(undefined),
       reply: () => Promise.resolve(),
     };
@@ -109,10 +110,19 @@ test("round-robin's default maxInFlight: 1 with handoff receipts, 4 without or w
     assert.ok(b.listening(member, key, { hostname: "127.0.0.1", port: 8000, family: "IPv4" }));
     for (let i = 0; i < 8; i++) accept!({ connection: i });
     await flush();
-    return handedOff;
+    assert.equal(pending.length, 1, "one at a time until a backlog has waited");
+    // The backlog has waited (src/_spill_gate.ts): the worker that answers takes up to the limit.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    pending[0](true);
+    await flush();
+    return pending.length - 1;
   };
   assert.equal(await inFlight({ handoffReceipts: true }), 1);
   assert.equal(await inFlight({}), 4);
-  assert.equal(await inFlight({ handoffReceipts: true }, { sticky: true }), 4, "heads are answered");
+  assert.equal(
+    await inFlight({ handoffReceipts: true }, { sticky: true }),
+    4,
+    "heads are answered",
+  );
   assert.equal(await inFlight({ handoffReceipts: true }, { maxInFlight: 3 }), 3, "the option wins");
 });

@@ -16,7 +16,9 @@ import { flush } from "./_promises.ts";
 const KEY = "round-robin||8080";
 
 function info(remoteAddress?: string, headers?: Record<string, string>): ScheduleInfo {
-  const request = headers ? { method: "GET", target: "/", version: "HTTP/1.1", headers } : undefined;
+  const request = headers
+    ? { method: "GET", target: "/", version: "HTTP/1.1", headers }
+    : undefined;
   return { remoteAddress, remotePort: 40000, key: KEY, request };
 }
 
@@ -83,7 +85,14 @@ function handleWith(
   scheduler: SchedulerOption | undefined,
   extra: { now?: () => number; onError?: (e: ClusterError) => void; random?: () => number } = {},
 ) {
-  const rr = new RoundRobinHandle(KEY, { maxInFlight: 4, maxQueue: 1000, scheduler, ...extra });
+  // spillAfter 0: up to maxInFlight at once (src/_spill_gate.ts has its own tests).
+  const rr = new RoundRobinHandle(KEY, {
+    maxInFlight: 4,
+    maxQueue: 1000,
+    spillAfter: 0,
+    scheduler,
+    ...extra,
+  });
   const listener = new PeerListener();
   rr.listener = listener;
   return { rr, listener };
@@ -127,7 +136,9 @@ test("power-of-two draws two distinct candidates and takes the less loaded", () 
 test("power-of-two spreads 10,000 picks within 10% of even over 4 equal candidates", () => {
   const counts = [0, 0, 0, 0];
   const scheduler = powerOfTwo();
-  for (let i = 0; i < 10_000; i++) counts[scheduler.pick(candidates([0, 0, 0, 0]), info())!.id - 1]++;
+  for (let i = 0; i < 10_000; i++) {
+    counts[scheduler.pick(candidates([0, 0, 0, 0]), info())!.id - 1]++;
+  }
   for (const n of counts) assert.ok(Math.abs(n - 2500) < 250, `counts ${counts}`);
 });
 
@@ -188,8 +199,14 @@ test("ip-hash with trustProxy hashes the first Forwarded / X-Forwarded-For addre
   const viaXff = info("10.0.0.1", { "x-forwarded-for": "203.0.113.7, 10.0.0.1" });
   assert.equal(proxied.pick(c, viaXff), rendezvous("203.0.113.7", c));
   assert.equal(plain.pick(c, viaXff), rendezvous("10.0.0.1", c), "not without trustProxy");
-  assert.equal(forwardedFor(info("x", { forwarded: 'for="[2001:db8::1]:4711";proto=https' })), "2001:db8::1");
-  assert.equal(forwardedFor(info("x", { forwarded: "for=198.51.100.17, for=10.0.0.2" })), "198.51.100.17");
+  assert.equal(
+    forwardedFor(info("x", { forwarded: 'for="[2001:db8::1]:4711";proto=https' })),
+    "2001:db8::1",
+  );
+  assert.equal(
+    forwardedFor(info("x", { forwarded: "for=198.51.100.17, for=10.0.0.2" })),
+    "198.51.100.17",
+  );
   assert.equal(forwardedFor(info("x")), undefined, "no request head");
 });
 
@@ -254,7 +271,10 @@ test("RoundRobinHandle with least-connections sends new connections away from a 
     await flush();
   }
   // 50 vs 40: the next 10 even them out, then they alternate.
-  assert.ok(Math.abs(busy.open.size - idle.open.size) <= 1, `${busy.open.size} vs ${idle.open.size}`);
+  assert.ok(
+    Math.abs(busy.open.size - idle.open.size) <= 1,
+    `${busy.open.size} vs ${idle.open.size}`,
+  );
   assert.equal(busy.open.size + idle.open.size, 120);
 });
 
@@ -392,7 +412,10 @@ test("RoundRobinHandle never offers a stalled or disconnected worker while anoth
   now += 100;
   for (const c of conns(5)) rr.distribute(c);
   await flush();
-  assert.ok(seen.every((ids) => !ids.includes(3)), `never the disconnected one: ${JSON.stringify(seen)}`);
+  assert.ok(
+    seen.every((ids) => !ids.includes(3)),
+    `never the disconnected one: ${JSON.stringify(seen)}`,
+  );
   assert.ok(seen.slice(1).every((ids) => ids.length === 1 && ids[0] === 2), JSON.stringify(seen));
 });
 
@@ -441,7 +464,12 @@ test("RoundRobinHandle's default path picks as least-connections does through th
   const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   const run = async (scheduler: SchedulerOption | undefined, draw: () => number) => {
     let now = 0;
-    const rr = new RoundRobinHandle(KEY, { maxInFlight: 2, maxQueue: 1000, now: () => now, scheduler });
+    const rr = new RoundRobinHandle(KEY, {
+      maxInFlight: 2,
+      maxQueue: 1000,
+      now: () => now,
+      scheduler,
+    });
     rr.listener = new FakeListener();
     const chosen: number[] = [];
     const pending: Array<() => void> = [];
@@ -462,8 +490,9 @@ test("RoundRobinHandle's default path picks as least-connections does through th
     for (let step = 0; step < 400; step++) {
       const r = draw();
       if (r < 0.5) rr.distribute({ step });
-      else if (r < 0.8 && pending.length > 0) pending.splice(Math.floor(draw() * pending.length), 1)[0]();
-      else if (r < 0.95) active.set(1 + Math.floor(draw() * 4), Math.floor(draw() * 5));
+      else if (r < 0.8 && pending.length > 0) {
+        pending.splice(Math.floor(draw() * pending.length), 1)[0]();
+      } else if (r < 0.95) active.set(1 + Math.floor(draw() * 4), Math.floor(draw() * 5));
       else now += 15; // some workers' oldest handoffs cross stallAfter (20 ms)
       await flush();
     }
