@@ -1,7 +1,11 @@
 // Unit tests for src/round_robin_handle.ts with fake targets and a fake listener (no processes).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type HandoffTarget, RoundRobinHandle } from "../src/round_robin_handle.ts";
+import {
+  type HandoffTarget,
+  RoundRobinHandle,
+  type RoundRobinOptions,
+} from "../src/round_robin_handle.ts";
 import { ClusterError } from "../src/errors.ts";
 import { FakeListener } from "./_fake_listener.ts";
 import { flush, settles } from "./_promises.ts";
@@ -82,6 +86,22 @@ function assertReleasedOnce(listener: FakeListener, conns: unknown[]): void {
     assert.equal(listener.releaseCount(c), 1, `${JSON.stringify(c)} released once`);
   }
   assert.equal(listener.released.length, conns.length, "no other releases");
+}
+
+/** A handle on a fake clock (`clock.now`, ms) with two workers that answer when told. */
+function twoManual(options: Partial<RoundRobinOptions> = {}) {
+  const clock = { now: 0 };
+  const rr = new RoundRobinHandle(KEY, {
+    maxInFlight: 4,
+    maxQueue: 64,
+    now: () => clock.now,
+    ...options,
+  });
+  rr.listener = new FakeListener();
+  const a = new ManualTarget(1), b = new ManualTarget(2);
+  rr.add(a);
+  rr.add(b);
+  return { rr, a, b, clock };
 }
 
 // --- distribution ---------------------------------------------------------------------------
@@ -491,22 +511,11 @@ test("RoundRobinHandle passes over a worker whose oldest handoff waits too long"
 });
 
 test("RoundRobinHandle still uses a stalled worker when no other can take connections", async () => {
-  let now = 0;
-  const rr = new RoundRobinHandle("k", {
-    maxInFlight: 8,
-    maxQueue: 100,
-    stallAfter: 20,
-    spillAfter: 0,
-    now: () => now,
-  });
-  rr.listener = new FakeListener();
-  const a = new ManualTarget(1), b = new ManualTarget(2);
-  rr.add(a);
-  rr.add(b);
+  const { rr, a, b, clock } = twoManual({ maxInFlight: 8, stallAfter: 20, spillAfter: 0 });
   rr.distribute({ c: 1 });
   rr.distribute({ c: 2 });
   await flush();
-  now = 100; // both stalled
+  clock.now = 100; // both stalled
   rr.distribute({ c: 3 });
   await flush();
   assert.equal(a.got.length + b.got.length, 3, "nothing is held back when all are stalled");
@@ -515,26 +524,16 @@ test("RoundRobinHandle still uses a stalled worker when no other can take connec
 // --- spill: one handoff in flight per worker until connections wait ----------------------------
 
 test("RoundRobinHandle gives a second handoff only after a wait of spillAfter, to a prompt worker", async () => {
-  let now = 0;
-  const rr = new RoundRobinHandle(KEY, {
-    maxInFlight: 4,
-    maxQueue: 64,
-    spillAfter: 5,
-    now: () => now,
-  });
-  rr.listener = new FakeListener();
-  const a = new ManualTarget(1), b = new ManualTarget(2);
-  rr.add(a);
-  rr.add(b);
+  const { rr, a, b, clock } = twoManual({ spillAfter: 5 });
   const conns = connections(9);
   for (const c of conns.slice(0, 4)) rr.distribute(c);
   assert.deepEqual([a.got.length, b.got.length], [1, 1], "one each while answers keep up");
   assert.equal(rr.queued, 2);
-  now = 3;
+  clock.now = 3;
   a.answer(true); // a answers: it takes the next, still one at a time
   await flush();
   assert.deepEqual([a.got.length, b.got.length], [2, 1]);
-  now = 5; // the backlog is 5 ms old: a (its handoff 2 ms old) gets more, b (5 ms) none
+  clock.now = 5; // the backlog is 5 ms old: a (its handoff 2 ms old) gets more, b (5 ms) none
   rr.distribute(conns[4]);
   assert.deepEqual(a.got, [conns[0], conns[2], conns[3], conns[4]]);
   assert.deepEqual(b.got, [conns[1]]);
@@ -543,7 +542,7 @@ test("RoundRobinHandle gives a second handoff only after a wait of spillAfter, t
   while (a.outstanding > 0) a.answer(true);
   while (b.outstanding > 0) b.answer(true);
   await flush();
-  now = 20;
+  clock.now = 20;
   for (const c of conns.slice(5)) rr.distribute(c);
   assert.equal(a.outstanding + b.outstanding, 2);
   assert.equal(rr.queued, 2);
@@ -590,21 +589,16 @@ test("RoundRobinHandle keeps one in flight per worker when maxInFlight is 1, how
 });
 
 test("RoundRobinHandle keeps connections in its queue rather than stack them on stalled workers", async () => {
-  let now = 0;
-  const rr = new RoundRobinHandle(KEY, { maxInFlight: 4, maxQueue: 64, now: () => now });
-  rr.listener = new FakeListener();
-  const a = new ManualTarget(1), b = new ManualTarget(2);
-  rr.add(a);
-  rr.add(b);
+  const { rr, a, b, clock } = twoManual();
   rr.distribute({ conn: "c1" });
   rr.distribute({ conn: "c2" });
-  now = 100; // both stalled, each holding one
+  clock.now = 100; // both stalled, each holding one
   for (const c of connections(4, "late")) rr.distribute(c);
-  now = 200;
+  clock.now = 200;
   rr.distribute({ conn: "later" });
   assert.deepEqual([a.got.length, b.got.length], [1, 1], "the first to answer gets them");
   assert.equal(rr.queued, 5);
-  now = 201;
+  clock.now = 201;
   a.answer(true);
   await flush();
   // The backlog has waited: the worker that answered takes up to maxInFlight at once.
