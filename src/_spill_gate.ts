@@ -9,8 +9,8 @@
 // loop, after a 2.5 s warm-up): with 4 in flight from the start p999 was the whole stall
 // (201-202 ms), since up to 4 connections were promised to the worker as it stalled; with 1,
 // 27-43 ms (Deno's own SCHED_RR 20-31), but the first second after start queued for 50-120 ms
-// (cold answers are slow). With this gate: p999 42-213 ms at a 0.5 s warm-up, 17 ms in most runs
-// after 2.5 s.
+// (cold answers are slow). With this gate: p999 42-213 ms at a 0.5 s warm-up (3 runs), 17 and
+// 202 ms after 2.5 s (2 runs); the bench at a69374c, 1,064/s: 12.7 ms (Deno's SCHED_RR 10.5).
 
 /** How long (ms) connections wait for a worker without a handoff before workers get more. */
 export const SPILL_AFTER_MS = 2;
