@@ -18,8 +18,9 @@
 // 96-126; Deno's own SCHED_RR 66-97), so Deno's cost is not the net.Socket. Beware when trying
 // again: raw accepts emit no `connection`, which adapters/_accept_watch.ts counts; uncounted,
 // it read /proc/net/tcp every 500 ms and re-armed a busy listener (132-156 µs per connection),
-// a likely cause of the flood-test failures of the first attempt. Sticky routing's head reader needs a stream: it gets
-// a net.Socket built around the handle on demand, and that socket is what is closed afterwards.
+// a likely cause of the flood-test failures of the first attempt. Sticky routing's head reader
+// needs a stream: it gets a net.Socket built around the handle on demand, and that socket is
+// what is closed afterwards.
 
 import type net from "node:net";
 import { builtin } from "./_builtins.ts";

@@ -416,7 +416,7 @@ export const DEFAULTS: Readonly<
   // Measured (issue #10, stalled worker, open loop, Node): at 4, p999 was the whole 200 ms
   // stall (201-210 ms in 6 runs); at 1, 18-108 ms, with the same churn. Deno, which answers
   // each handoff itself, queued at 1 (p50 4-75 ms against 2-3 ms at 4): there 4 is a cap that
-  // a backlog reaches (src/round_robin_handle.ts, SPILL_AFTER_MS).
+  // a backlog reaches (src/_spill_gate.ts).
   maxInFlight: Object.freeze({ receipts: 1, answered: 4 }),
   shutdownTimeout: 10_000,
   respawn: Object.freeze({

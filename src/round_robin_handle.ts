@@ -3,7 +3,7 @@
 // - Node hands a worker one connection and waits for its ack before it gets another; here a
 //   worker gets one more, up to `maxInFlight` outstanding, once connections have waited
 //   `spillAfter` ms for a worker with none (a backlog: at start, while the JIT is cold, or
-//   at a load one answer at a time cannot carry), and a pluggable scheduler
+//   at a load one answer at a time cannot carry; src/_spill_gate.ts), and a pluggable scheduler
 //   (src/scheduler_*.ts; default least-connections: open connections plus outstanding
 //   handoffs, ties rotate so an idle cluster alternates) picks among the workers that can take
 //   one. A worker whose oldest handoff has waited longer than `stallAfter` ms (its event loop
