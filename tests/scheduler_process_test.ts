@@ -136,7 +136,13 @@ test("a scheduler function's choice is followed", async () => {
     const port = await portOf(app, 2);
     const ids: number[] = [];
     for (let i = 0; i < 10; i++) ids.push(await ask(port));
-    assert.deepEqual(ids, Array(10).fill(2), "every connection to the highest id (the default alternates)");
+    // Candidates are the workers that can take a connection now: on Node a worker whose last
+    // handoff's ack is still on its way is full, so a few picks may be offered worker 1 alone.
+    const picks = await app.waitFor((e) => e.ev === "picked", 10);
+    assert.deepEqual(ids, picks.map((p) => p.id), "each connection went where the function said");
+    const both = picks.filter((p) => (p.offered as number[]).length === 2);
+    assert.ok(both.length >= 5, `offered both workers ${both.length} times of 10`);
+    assert.ok(both.every((p) => p.id === 2), "the highest id whenever both were offered (the default alternates)");
     assert.equal(app.events.filter((e) => e.ev === "error").length, 0);
   });
 });
