@@ -38,6 +38,14 @@ import { ClusterError } from "../src/errors.ts";
 import { ENVELOPE_KEY } from "../src/protocol.ts";
 import type { HandleReceipt, Serialization } from "../src/types.ts";
 import { builtin } from "./_builtins.ts";
+import {
+  BATCH,
+  BATCH_BYTES,
+  BATCH_MESSAGES,
+  batchableSize,
+  emitBatch,
+  isBatch,
+} from "./_ipc_batch.ts";
 import { type SendCheck, sendCheck } from "./_sendable.ts";
 
 type Callback = (error: Error | null) => void;
@@ -49,6 +57,7 @@ export interface IpcTarget {
   disconnect?(): void;
   // deno-lint-ignore no-explicit-any -- each event has its own arguments
   on(event: string, listener: (...args: any[]) => void): unknown;
+  emit(event: string, message: unknown, handle: undefined): unknown;
 }
 
 /** What an {@linkcode IpcEndpoint} reports to its owner. */
@@ -59,12 +68,21 @@ export interface IpcEvents {
   fault(error: Error): void;
   /** A symbol set (to true) on the listener the endpoint adds for messages. */
   mark?: symbol;
+  /**
+   * The worker's end: it tells the primary's end at once that it reads batches, and batches
+   * its own writes once the primary said it reads them too. The primary's end answers, and
+   * batches from then on (before, the worker's runtime would drop a batch: it emits internal
+   * messages that come before our listener at once, to nobody).
+   */
+  announce?: boolean;
 }
 
 /** Adapter-to-adapter messages; runtimes route `NODE_`-prefixed ones to `internalMessage`. */
 const SYNC = "NODE_XCLUSTER_SYNC";
 const SYNC_ACK = "NODE_XCLUSTER_SYNC_ACK";
 const CLOSING = "NODE_XCLUSTER_CLOSING";
+/** "I read batches" (adapters/_ipc_batch.ts): the worker's end says it, the primary's answers. */
+const BATCHES = "NODE_XCLUSTER_BATCHES";
 /** Node's handle protocol: a message with a handle, and its acknowledgement. */
 const HANDLE = "NODE_HANDLE";
 const HANDLE_ACK = "NODE_HANDLE_ACK";
@@ -111,6 +129,17 @@ export class IpcEndpoint {
   #events: IpcEvents;
   /** Node: the handles written and not yet acknowledged, oldest first. */
   #sentHandles: SentHandle[] | undefined;
+  /** The peer said it reads batches. */
+  #peerBatches = false;
+  #announces: boolean;
+  /** A message was written in this turn of the event loop: the next small ones are batched. */
+  #burst = false;
+  #batch: unknown[] = [];
+  #batchBytes = 0;
+  #endBurst = (): void => {
+    this.#burst = false;
+    this.#flush();
+  };
 
   constructor(target: IpcTarget, runtime: string, serialization: Serialization, events: IpcEvents) {
     this.#target = target;
@@ -119,6 +148,7 @@ export class IpcEndpoint {
     this.#ackLost = runtime === "deno";
     this.#sentHandles = runtime === "node" ? [] : undefined;
     this.#events = events;
+    this.#announces = events.announce === true;
     const onMessage = (message: unknown, handle: unknown) => {
       // Receiving a handle made our runtime write its acknowledgement.
       if (handle !== undefined) this.#unread = true;
@@ -134,6 +164,7 @@ export class IpcEndpoint {
     );
     target.on("disconnect", () => this.#onClosed());
     guardReads(target, events.fault);
+    if (this.#announces) this.#raw({ cmd: BATCHES });
   }
 
   /** Whether the peer announced that it is closing the channel. */
@@ -152,6 +183,7 @@ export class IpcEndpoint {
     keepOpen: boolean,
     receipt?: HandleReceipt,
   ): Promise<void> {
+    if (handle !== undefined) this.#flush(); // in order: the batch first
     if (this.#queue) {
       return new Promise((resolve, reject) => {
         this.#queue!.push(() =>
@@ -171,6 +203,7 @@ export class IpcEndpoint {
   /** Announces the close to the peer, then closes the channel (after queued sends). */
   close(): void {
     if (this.#queue) return void this.#queue.push(() => this.close());
+    this.#flush();
     const target = this.#target;
     if (!target.connected) return;
     const disconnect = () => {
@@ -223,15 +256,18 @@ export class IpcEndpoint {
     try {
       if (this.#check) payload = this.#check(message, handle !== undefined);
       if (handle === undefined && !this.#congested) {
+        if (this.#batched(payload)) return RESOLVED;
         if (target.send(payload, undefined, QUIET) === false) this.#congested = true;
         this.#unread = true;
         return RESOLVED;
       }
       if (handle === undefined && this.#writing) {
+        if (this.#batched(payload)) return this.#writing.promise;
         this.#congested = target.send(payload, undefined, QUIET) === false;
         this.#unread = true;
         return this.#writing.promise;
       }
+      this.#flush(); // what follows is written at once: after the batch before it
       if (receipt && this.#sentHandles) {
         // A handoff on Node: its receipt says how it went (a failed write closes the channel,
         // which fails it), so no write callback, promise and closures of its own (issue #10).
@@ -282,8 +318,47 @@ export class IpcEndpoint {
     return write.promise;
   }
 
+  /**
+   * Whether `payload` went into this turn's batch (adapters/_ipc_batch.ts): the first message
+   * of a turn is written at once, as alone (no wait, and a `send(); exit()` still sends it),
+   * the next small ones once the turn ends or the batch is full. Else the batch before it is
+   * written now, and the caller writes `payload` after it.
+   */
+  #batched(payload: unknown): boolean {
+    if (!this.#burst) {
+      this.#burst = true;
+      queueMicrotask(this.#endBurst);
+      return false;
+    }
+    const size = this.#peerBatches ? batchableSize(payload) : -1;
+    if (size < 0) {
+      this.#flush();
+      return false;
+    }
+    this.#batch.push(payload);
+    this.#batchBytes += size;
+    this.#unread = true;
+    if (this.#batch.length >= BATCH_MESSAGES || this.#batchBytes >= BATCH_BYTES) this.#flush();
+    return true;
+  }
+
+  /** Writes the batch, if any: one message as it is, more as one `BATCH` message. */
+  #flush(): void {
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    const message = batch.length === 1 ? batch[0] : { cmd: BATCH, msgs: batch };
+    try {
+      if (this.#target.send?.(message, undefined, QUIET) === false) this.#congested = true;
+    } catch {
+      // The channel is closing (each value was checked): its close is reported on its own.
+    }
+  }
+
   /** Writes an adapter message; a failure shows as the channel's close or error. */
   #raw(message: { cmd: string; id?: number }): void {
+    this.#flush(); // in order: the batch first
     try {
       this.#target.send?.(message, undefined, QUIET);
     } catch {
@@ -310,6 +385,11 @@ export class IpcEndpoint {
       waiter?.resolve();
     } else if (message?.cmd === CLOSING) {
       this.#peerClosing = true;
+    } else if (isBatch(message)) {
+      emitBatch(this.#target, message.msgs);
+    } else if (message?.cmd === BATCHES && !this.#peerBatches) {
+      this.#peerBatches = true;
+      if (!this.#announces) this.#raw({ cmd: BATCHES }); // the answer
     }
   }
 

@@ -350,6 +350,7 @@ export class NodeApiAdapter implements Adapter {
       fault: () => endpoint.close(),
       // Marked, so that a layer which wraps user listeners (compat.ts) can tell ours apart.
       mark: CORE_LISTENER,
+      announce: true,
     });
     process.once("disconnect", () => events.disconnect());
     // Deno reports a channel that failed (it read something it cannot parse) as an `error`

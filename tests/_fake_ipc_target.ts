@@ -1,5 +1,6 @@
 // The fake child_process IPC target the endpoint's unit tests share: it records each write and
-// plays the runtime's events (`internalMessage`, `disconnect`…) when the test emits them.
+// plays the runtime's events (`internalMessage`, `disconnect`…) when the test emits them; the
+// endpoint emits the messages of a batch on it too, as on a real ChildProcess or `process`.
 
 /** One recorded write: the message, its handle and the options it was sent with. */
 export interface FakeWrite {
@@ -24,6 +25,7 @@ export function fakeTarget(): {
     connected: boolean;
     send(m: unknown, h?: unknown, o?: object, cb?: (e: Error | null) => void): boolean;
     on(event: string, listener: (...args: unknown[]) => void): unknown;
+    emit(event: string, ...args: unknown[]): boolean;
   };
   writes: FakeWrite[];
   emit(event: string, ...args: unknown[]): void;
@@ -46,9 +48,11 @@ export function fakeTarget(): {
       listeners.set(event, [...(listeners.get(event) ?? []), listener]);
       return target;
     },
+    emit(event: string, ...args: unknown[]): boolean {
+      for (const listener of listeners.get(event) ?? []) listener(...args);
+      return listeners.has(event);
+    },
   };
-  const emit = (event: string, ...args: unknown[]) => {
-    for (const listener of listeners.get(event) ?? []) listener(...args);
-  };
+  const emit = (event: string, ...args: unknown[]) => void target.emit(event, ...args);
   return { target, writes, emit };
 }
