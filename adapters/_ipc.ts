@@ -34,6 +34,7 @@
 //   order of the sends: on Node the endpoint reports them (`HandleReceipt`), which spares a
 //   round-robin handoff the worker's own answer (adapters/_node_api.ts says what it saves).
 
+import process from "node:process";
 import { ClusterError } from "../src/errors.ts";
 import { ENVELOPE_KEY } from "../src/protocol.ts";
 import type { HandleReceipt, Serialization } from "../src/types.ts";
@@ -109,6 +110,13 @@ const RESOLVED = Promise.resolve();
 
 /** One end of an IPC channel. */
 export class IpcEndpoint {
+  /**
+   * Endpoints whose batch is not written yet: written in the process's `exit` listener, so that
+   * `send(a); send(b); process.exit()` still sends both, as each runtime's own writes do (a
+   * send in an `exit` listener goes out on Node, Deno and Bun).
+   */
+  static #unwritten = new Set<IpcEndpoint>();
+  static #exitHooked = false;
   #target: IpcTarget;
   #check: SendCheck | undefined;
   /** Deno: handles wait until the peer read every message before them. */
@@ -320,8 +328,8 @@ export class IpcEndpoint {
 
   /**
    * Whether `payload` went into this turn's batch (adapters/_ipc_batch.ts): the first message
-   * of a turn is written at once, as alone (no wait, and a `send(); exit()` still sends it),
-   * the next small ones once the turn ends or the batch is full. Else the batch before it is
+   * of a turn is written at once, as alone (a ping-pong waits for nothing), the next small ones
+   * once the turn ends, the batch is full or the process exits. Else the batch before it is
    * written now, and the caller writes `payload` after it.
    */
   #batched(payload: unknown): boolean {
@@ -335,6 +343,7 @@ export class IpcEndpoint {
       this.#flush();
       return false;
     }
+    if (this.#batch.length === 0) IpcEndpoint.#pending(this);
     this.#batch.push(payload);
     this.#batchBytes += size;
     this.#unread = true;
@@ -342,10 +351,20 @@ export class IpcEndpoint {
     return true;
   }
 
+  static #pending(endpoint: IpcEndpoint): void {
+    IpcEndpoint.#unwritten.add(endpoint);
+    if (IpcEndpoint.#exitHooked) return;
+    IpcEndpoint.#exitHooked = true;
+    process.on("exit", () => {
+      for (const unwritten of IpcEndpoint.#unwritten) unwritten.#flush();
+    });
+  }
+
   /** Writes the batch, if any: one message as it is, more as one `BATCH` message. */
   #flush(): void {
     const batch = this.#batch;
     if (batch.length === 0) return;
+    IpcEndpoint.#unwritten.delete(this);
     this.#batch = [];
     this.#batchBytes = 0;
     const message = batch.length === 1 ? batch[0] : { cmd: BATCH, msgs: batch };

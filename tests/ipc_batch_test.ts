@@ -1,6 +1,7 @@
 // Bursts of messages over a real channel (adapters/_ipc_batch.ts): every message arrives once,
 // in order and as sent, both ways, while the runtime carried batches; a listener on the
-// worker's own `process` sees each message alone. On Deno, Node and Bun, both serializations.
+// worker's own `process` sees each message alone; messages sent right before `process.exit()`
+// still arrive. On Deno, Node and Bun, both serializations.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { withFixture } from "./_helpers.ts";
@@ -18,6 +19,7 @@ for (const serialization of ["json", "advanced"]) {
       assert.equal(worker.rawOrder, true);
       assert.equal(worker.sawBatch, false);
       assert.ok((worker.batches as number) > 0, "the primary wrote batches");
+      assert.deepEqual(result.byes, ["bye-1", "bye-2", "bye-3"], "sent right before exit()");
     });
   });
 }
