@@ -172,7 +172,7 @@ export class IpcEndpoint {
     );
     target.on("disconnect", () => this.#onClosed());
     guardReads(target, events.fault);
-    if (this.#announces) this.#raw({ cmd: BATCHES });
+    if (this.#announces) this.#announce();
   }
 
   /** Whether the peer announced that it is closing the channel. */
@@ -375,6 +375,12 @@ export class IpcEndpoint {
     }
   }
 
+  /** Says that this end reads batches: a message like any other for Deno's barrier. */
+  #announce(): void {
+    this.#raw({ cmd: BATCHES });
+    this.#unread = true;
+  }
+
   /** Writes an adapter message; a failure shows as the channel's close or error. */
   #raw(message: { cmd: string; id?: number }): void {
     this.#flush(); // in order: the batch first
@@ -408,7 +414,7 @@ export class IpcEndpoint {
       emitBatch(this.#target, message.msgs);
     } else if (message?.cmd === BATCHES && !this.#peerBatches) {
       this.#peerBatches = true;
-      if (!this.#announces) this.#raw({ cmd: BATCHES }); // the answer
+      if (!this.#announces) this.#announce(); // the answer
     }
   }
 

@@ -136,3 +136,28 @@ test("IpcEndpoint: a batch that arrives is emitted message by message, as each c
   // The endpoint's listener came first: it emitted the inner one before the test's saw the batch.
   assert.deepEqual(internal, [{ cmd: "NODE_OTHER" }, batch]);
 });
+
+test("IpcEndpoint (Deno): a handle after the batches announcement waits until the peer read it", async () => {
+  // Deno 2.9 attaches a handle's descriptor to an unread message before it (adapters/_ipc.ts):
+  // the announcement and its answer are such messages, so the handle waits for a sync.
+  for (const announce of [false, true]) {
+    const { target, writes, emit } = fakeTarget();
+    const endpoint = new IpcEndpoint(target, "deno", "json", { ...noEvents, announce });
+    emit("internalMessage", BATCHES);
+    const sent = endpoint.send({ reply: 1 }, { fd: 3 }, true);
+    await flush();
+    const last = writes.at(-1)!;
+    assert.equal(
+      (last.message as { cmd?: string }).cmd,
+      "NODE_XCLUSTER_SYNC",
+      `announce ${announce}`,
+    );
+    assert.equal(last.handle, undefined);
+    emit("internalMessage", {
+      cmd: "NODE_XCLUSTER_SYNC_ACK",
+      id: (last.message as { id: number }).id,
+    });
+    await sent;
+    assert.deepEqual([writes.at(-1)!.message, writes.at(-1)!.handle], [{ reply: 1 }, { fd: 3 }]);
+  }
+});
