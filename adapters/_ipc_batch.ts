@@ -6,10 +6,11 @@
 // is an internal message to every runtime ("NODE_"-prefixed: no user `message` listener sees
 // it), and the receiving endpoint emits the messages it carries one by one, in order, as if
 // each had come alone, so that every listener (ours, compat's, a user's own) sees them as sent.
-// Measured with bench/_ipc.ts (256 in flight, json): 64 B ×2.8 on Node, ×2.2 on Deno, ×6.6 on
-// Bun. Large messages gain nothing and lost up to half their rate in batches on Node (a batch
-// of 16 × 16 KiB is one 256 KiB line that the receiver must take whole before it parses any):
-// only small plain data is batched, and a batch is written once it holds about BATCH_BYTES.
+// Measured with bench/_ipc.ts (256 in flight, json), against each runtime's own fork: 64 B
+// ×3.5 on Node, ×1.7 on Deno, ×4.7 on Bun (docs/performance.md has the table). Large messages
+// gain nothing and lost up to half their rate in batches on Node (a batch of 16 × 16 KiB is one
+// 256 KiB line that the receiver must take whole before it parses any): only small plain data
+// is batched, and a batch is written once it holds about BATCH_BYTES.
 
 /** The `cmd` of a batch: `{cmd: BATCH, msgs: [...]}`. */
 export const BATCH = "NODE_XCLUSTER_BATCH";
@@ -28,8 +29,9 @@ const MAX_DEPTH = 8;
 /**
  * The estimated serialized size (bytes) of `value` if it may go in a batch: small plain data
  * (strings, numbers, booleans, null, plain objects and arrays of them), which every
- * serialization writes without throwing, as it would write them alone. Else -1, and the message is written on its own (a value
- * that cannot be sent then fails its own send, as before, instead of a batch of others).
+ * serialization writes without throwing, as it would write them alone. Else -1, and the
+ * message is written on its own (a value that cannot be sent then fails its own send, as
+ * before, instead of a batch of others).
  *
  * @example
  * ```ts
