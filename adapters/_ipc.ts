@@ -191,7 +191,6 @@ export class IpcEndpoint {
     keepOpen: boolean,
     receipt?: HandleReceipt,
   ): Promise<void> {
-    if (handle !== undefined) this.#flush(); // in order: the batch first
     if (this.#queue) {
       return new Promise((resolve, reject) => {
         this.#queue!.push(() =>
@@ -275,7 +274,9 @@ export class IpcEndpoint {
         this.#unread = true;
         return this.#writing.promise;
       }
-      this.#flush(); // what follows is written at once: after the batch before it
+      // What follows (a handle, or a write with a callback) goes after the batch before it; a
+      // handle that waits for Deno's sync first is behind #raw's flush.
+      this.#flush();
       if (receipt && this.#sentHandles) {
         // A handoff on Node: its receipt says how it went (a failed write closes the channel,
         // which fails it), so no write callback, promise and closures of its own (issue #10).
@@ -333,12 +334,13 @@ export class IpcEndpoint {
    * written now, and the caller writes `payload` after it.
    */
   #batched(payload: unknown): boolean {
+    if (!this.#peerBatches) return false;
     if (!this.#burst) {
       this.#burst = true;
       queueMicrotask(this.#endBurst);
       return false;
     }
-    const size = this.#peerBatches ? batchableSize(payload) : -1;
+    const size = batchableSize(payload);
     if (size < 0) {
       this.#flush();
       return false;
