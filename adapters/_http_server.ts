@@ -107,7 +107,7 @@ export async function attachServer(server: net.Server, source: ServeSource): Pro
     listenHandle,
     engine: isHttp ? "node:http" : "node:net",
     engineReason: undefined,
-    resetsOnClose: false,
+    lossOnClose: undefined,
     get requests() {
       return requests;
     },

@@ -36,6 +36,8 @@ export function nativeServer(
   engine: ServerEngine,
   handler: FetchHandler,
   start: (handler: FetchHandler) => NativeListener,
+  /** What the server's stop loses whatever the kernel does: "shutdown() closes …". */
+  stopLoss?: string,
 ): Promise<WorkerServer> {
   let requests = 0;
   let closing: Promise<void> | undefined;
@@ -58,13 +60,37 @@ export function nativeServer(
     listenHandle: undefined,
     engine,
     engineReason: undefined,
-    resetsOnClose: !kernelMigratesQueuedConnections(),
+    lossOnClose: lossOnClose(engine, stopLoss),
     get requests() {
       return requests;
     },
     accept: () => false,
     close: () => (closing ??= shutDown()),
   });
+}
+
+/**
+ * What closing a native server may lose (`WorkerServer.lossOnClose`): the connections queued on
+ * its listener where the kernel does not migrate them, and what `stopLoss` says the server's
+ * stop loses at any sysctl value ("shutdown() closes …", after "whose"); `undefined` if nothing.
+ */
+function lossOnClose(engine: ServerEngine, stopLoss: string | undefined): string | undefined {
+  const lendable = "(workers then serve with node:http on a listener they can hand over)";
+  const kernel = !kernelMigratesQueuedConnections();
+  if (!kernel && stopLoss === undefined) return undefined;
+  const queued = kernel
+    ? `it serves with ${engine}, whose listener cannot be handed to another worker, on a ` +
+      `kernel that does not migrate queued connections (net.ipv4.tcp_migrate_req=0): ` +
+      `connections queued on its listener as it closes may be reset`
+    : undefined;
+  if (stopLoss === undefined) {
+    return `${queued}. To avoid it, run "sysctl -w net.ipv4.tcp_migrate_req=1" on the host, or ` +
+      `create the cluster with strictReloads: true ${lendable}`;
+  }
+  const stop = queued
+    ? `${queued}; also, ${engine}'s ${stopLoss}`
+    : `it serves with ${engine}, whose ${stopLoss}`;
+  return `${stop}. To lose none, create the cluster with strictReloads: true ${lendable}`;
 }
 
 /** The handler's response, marked so that the client does not reuse the connection. */

@@ -74,7 +74,7 @@ export function openUdp(handle: unknown): WorkerServer {
     listenHandle: socket,
     engine: "node:net",
     engineReason: undefined,
-    resetsOnClose: false,
+    lossOnClose: undefined,
     requests: 0,
     accept: () => false,
     close: () =>

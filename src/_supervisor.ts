@@ -28,8 +28,8 @@ export interface SupervisedWorker {
   readonly state: WorkerState;
   readonly exitedAfterDisconnect: boolean;
   readonly stderrTail: string;
-  /** Stopping it may reset connections queued on a listener it cannot lend. */
-  readonly resetsOnClose: boolean;
+  /** What stopping it may lose, and why (a listener it cannot lend); `undefined` if nothing. */
+  readonly lossOnClose: string | undefined;
   /** Sends a signal as a failure (the exit still counts for respawn). */
   terminate(signal: string): void;
   /** Sends a signal as a request (`exitedAfterDisconnect`). */
@@ -388,18 +388,14 @@ export class Supervisor<W extends SupervisedWorker> {
     return maxRequests > 0 ? maxRequests * (1 + this.#host.random() * 0.1) : Infinity;
   }
 
-  /** Once per cluster: stopping this worker may reset connections queued on its listener. */
+  /** Once per cluster: stopping this worker may lose connections (its server says why). */
   #warnIfResets(worker: W): void {
-    if (!worker.resetsOnClose || this.#warned) return;
+    if (worker.lossOnClose === undefined || this.#warned) return;
     this.#warned = true;
     const warning = new ClusterError(
       "RELOAD_MAY_RESET",
-      `Worker ${worker.id} (slot ${worker.slot}) is being replaced or removed, and it serves with ` +
-        `the runtime's own server, whose listener cannot be handed to another worker, on a ` +
-        `kernel that does not migrate queued connections (net.ipv4.tcp_migrate_req=0): ` +
-        `connections queued on its listener as it closes may be reset. To avoid it, run ` +
-        `"sysctl -w net.ipv4.tcp_migrate_req=1" on the host, or create the cluster with ` +
-        `strictReloads: true (workers then serve with a listener they can hand over)`,
+      `Worker ${worker.id} (slot ${worker.slot}) is being replaced or removed, and ` +
+        worker.lossOnClose,
     );
     if (!this.#host.emit("warning", warning)) console.warn(`[@x/cluster] ${warning.message}`);
   }

@@ -74,7 +74,7 @@ export class WorkerRecord implements WorkerLink {
   #exitedAfterDisconnect = false;
   #wasOnline = false;
   #disconnected = false;
-  #resetsOnClose = false;
+  #lossOnClose: string | undefined;
   #stderr = "";
   #exited: Promise<void>;
   #exitedResolve!: () => void;
@@ -138,9 +138,9 @@ export class WorkerRecord implements WorkerLink {
   get isReady(): boolean {
     return this.#isReady;
   }
-  /** One of its servers cannot be lent and stopping it may reset queued connections. */
-  get resetsOnClose(): boolean {
-    return this.#resetsOnClose;
+  /** What stopping one of its servers may lose, and why (`WorkerServer.lossOnClose`). */
+  get lossOnClose(): string | undefined {
+    return this.#lossOnClose;
   }
 
   /**
@@ -290,8 +290,8 @@ export class WorkerRecord implements WorkerLink {
   }
 
   /** A server of the worker is bound at `key` (the broker accepted its `listening`). */
-  listening(address: Address, resetsOnClose: boolean, key: string): void {
-    if (resetsOnClose) this.#resetsOnClose = true;
+  listening(address: Address, lossOnClose: string | undefined, key: string): void {
+    this.#lossOnClose ??= lossOnClose;
     if (this.#state === "online") this.#state = "listening";
     // Node's primary reports the host the worker asked for (lib/internal/cluster/child.js
     // sends its query's `address`), which the bound address cannot tell for "::".

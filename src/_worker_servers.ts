@@ -233,8 +233,13 @@ export class WorkerServers {
         port: result.port,
         family: result.hostname?.includes(":") ? "IPv6" : "IPv4",
       });
-    const { engine, engineReason, resetsOnClose } = server;
-    await channel.sendInternal({ cmd: "listening", key, address, resetsOnClose });
+    const { engine, engineReason, lossOnClose } = server;
+    await channel.sendInternal({
+      cmd: "listening",
+      key,
+      address,
+      ...(lossOnClose === undefined ? {} : { lossOnClose }),
+    });
     return {
       ...address,
       engine,

@@ -25,8 +25,9 @@ export type ClusterErrorCode =
   /** The cluster was shut down while the operation was pending. */
   | "SHUT_DOWN"
   /**
-   * A warning: stopping a worker that serves with a listener it cannot lend, on a kernel that
-   * does not migrate queued connections, may reset connections queued on it.
+   * A warning: stopping a worker that serves with a listener it cannot lend may lose
+   * connections: those queued on it, on a kernel that does not migrate them, and on Deno those
+   * Deno.serve accepted and has not read. The message says what avoids it.
    */
   | "RELOAD_MAY_RESET"
   /**

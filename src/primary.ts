@@ -94,7 +94,7 @@ export class Cluster extends Emitter<ClusterEvents> {
     listening: (record, message) => {
       // Synchronous, so that "listening" is emitted before messages the worker sent after it.
       if (this.#broker!.listening(record, message.key, message.address)) {
-        record.listening(message.address, message.resetsOnClose ?? false, message.key);
+        record.listening(message.address, message.lossOnClose, message.key);
       } else if (!record.exitedAfterDisconnect) {
         // (A worker being disconnected may report a bind that raced with it: not an error.)
         record.reportBadMessage(`listening on ${message.key}, which it never asked for`);

@@ -62,10 +62,10 @@ export interface ListeningMessage {
   key: string;
   address: Address;
   /**
-   * The worker serves with a native listener it cannot lend, on a kernel that does not
-   * migrate queued connections: stopping it may reset connections queued on it.
+   * The worker serves with a native listener whose close may lose connections: what and why,
+   * and what avoids it (`WorkerServer.lossOnClose`), at most {@linkcode MAX_LOSS_TEXT} chars.
    */
-  resetsOnClose?: boolean;
+  lossOnClose?: string;
 }
 
 /** Messages a worker sends to its primary. */
@@ -107,6 +107,9 @@ export interface ReturnedMessage {
 
 /** How many workers may hand one connection back before it is dropped (ids in `tried`). */
 export const MAX_TRIED = 64;
+
+/** The longest `lossOnClose` a worker may send: it is printed once, not stored per worker. */
+export const MAX_LOSS_TEXT = 1000;
 
 /** How often (ms) at most a worker reports changed connection counts. */
 export const LOAD_INTERVAL = 25;
@@ -280,12 +283,14 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
     }
     case "listening": {
       const key = own(m, "key"), address = parseAddress(own(m, "address"));
-      const resetsOnClose = own(m, "resetsOnClose");
+      const lossOnClose = own(m, "lossOnClose");
       if (!isKey(key)) return "listening: bad key";
       if (!address) return "listening: bad address";
-      if (resetsOnClose === undefined) return { cmd: "listening", key, address };
-      if (typeof resetsOnClose !== "boolean") return "listening: bad resetsOnClose";
-      return { cmd: "listening", key, address, resetsOnClose };
+      if (lossOnClose === undefined) return { cmd: "listening", key, address };
+      if (typeof lossOnClose !== "string" || lossOnClose.length > MAX_LOSS_TEXT) {
+        return "listening: bad lossOnClose";
+      }
+      return { cmd: "listening", key, address, lossOnClose };
     }
     case "close": {
       const key = own(m, "key");

@@ -280,10 +280,12 @@ export interface WorkerServer {
    */
   readonly engineReason: string | undefined;
   /**
-   * Closing this server resets the connections queued on its listener: it cannot be lent to a
-   * replacement and the kernel does not migrate them (`net.ipv4.tcp_migrate_req=0`).
+   * What closing this server may lose, why, and what avoids it, as a clause of the warning the
+   * primary prints at the first reload ("it serves with …"); `undefined` when it loses nothing.
+   * Native servers cannot lend their listener, so their queued connections are reset where the
+   * kernel does not migrate them (`net.ipv4.tcp_migrate_req=0`).
    */
-  readonly resetsOnClose: boolean;
+  readonly lossOnClose: string | undefined;
   /** Requests (HTTP) or connections (plain TCP) served so far. */
   readonly requests: number;
   /**

@@ -199,7 +199,7 @@ test("decodeAtPrimary() rejects malformed worker-to-primary messages with a reas
     { ...LISTENING, address: { ...LISTENING.address, hostname: 127 } },
     { ...LISTENING, address: { ...LISTENING.address, family: "IPv5" } },
     { ...LISTENING, address: { hostname: "127.0.0.1", port: 80 } },
-    ...["true", 1, null, {}].map((resetsOnClose) => ({ ...LISTENING, resetsOnClose })),
+    ...[true, 1, null, {}, "x".repeat(1001)].map((lossOnClose) => ({ ...LISTENING, lossOnClose })),
     // close
     { cmd: "close" },
     { cmd: "close", key: "" },
@@ -422,7 +422,7 @@ test("decodeAtPrimary() reads a query without api as a listen() query", () => {
 
 test("decodeAtPrimary()/decodeAtWorker() leave optional flags absent when they were not sent", () => {
   const listening = decodeAtPrimary(envelope(LISTENING), TOKEN) as { message: object };
-  assert.equal(Object.hasOwn(listening.message, "resetsOnClose"), false);
+  assert.equal(Object.hasOwn(listening.message, "lossOnClose"), false);
   const reply = decodeAtWorker(envelope({ cmd: "reply", ack: 1, result: OK_RESULT }), TOKEN);
   assert.equal(
     Object.hasOwn((reply as { message: { result: object } }).message.result, "strict"),
@@ -496,7 +496,7 @@ const WORKER_TO_PRIMARY: WorkerToPrimary[] = [
     cmd: "listening",
     key: "reuse-port||8080",
     address: { hostname: "0.0.0.0", port: 8080, family: "IPv4" },
-    resetsOnClose: true,
+    lossOnClose: "it serves with Bun.serve, whose listener cannot be handed over",
   },
   { cmd: "close", key: "reuse-port||0" },
   { cmd: "reply", ack: 1, accepted: true },

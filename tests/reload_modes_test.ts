@@ -52,20 +52,32 @@ for (
   });
 }
 
-test(`the default serve() (${NATIVE}) reloads with 0 failed requests at tcp_migrate_req=1`, {
+test(`the default serve() (${NATIVE}) at tcp_migrate_req=1: 0 failed, or on Deno warned`, {
   skip: noNetns,
-  // Deno.serve's shutdown() closes the connections it accepted but has not read a request from
-  // yet (measured: 1–7 per rolling reload of 2 workers, at either sysctl value; Bun.serve and a
-  // Deno.listen loop lose none): an upstream bug, see docs/policies.md.
-  todo: runtime === "deno" && "Deno.serve shutdown() drops accepted connections it has not read",
 }, async () => {
   const events = await runReloads(LOAD, { sysctl: 1 });
   const { bound, result } = summary(events);
   assert.equal(result.tcpMigrateReq, "1");
   assert.ok(bound.every((b) => b.engine === NATIVE), JSON.stringify(bound));
   assert.ok(result.answered > 0, describe(events));
-  assert.equal(result.failed, 0, describe(events));
-  assert.ok(!events.some((e) => e.ev === "warning"), describe(events));
+  const warnings = events.filter((e) => e.ev === "warning");
+  if (runtime !== "deno") {
+    assert.equal(result.failed, 0, describe(events));
+    assert.equal(warnings.length, 0, describe(events));
+    return;
+  }
+  // Deno.serve's shutdown() closes the connections it accepted but has not read a request from
+  // yet, whatever the kernel does (measured: 1–7 per rolling reload of 2 workers; Bun.serve and
+  // a Deno.listen loop lose none): a Deno bug, docs/policies.md. Measured, and said once.
+  console.log(
+    `deno Deno.serve at tcp_migrate_req=1: failed per rolling reload ` +
+      `${JSON.stringify(result.perReload)} of ${result.answered + result.failed} requests`,
+  );
+  assert.deepEqual(warnings.map((w) => w.code), ["RELOAD_MAY_RESET"], describe(events));
+  const message = String(warnings[0].message);
+  assert.match(message, /Deno\.serve, whose shutdown\(\) closes, unanswered/);
+  assert.match(message, /strictReloads: true/);
+  assert.doesNotMatch(message, /sysctl -w/, "the sysctl is 1 already: it would not help");
 });
 
 test(`the default serve() (${NATIVE}) at tcp_migrate_req=0: failures measured, warned once`, {
@@ -84,6 +96,12 @@ test(`the default serve() (${NATIVE}) at tcp_migrate_req=0: failures measured, w
   // EPIPE when it was still writing its request); nothing hangs or errs otherwise.
   assert.ok(result.errors.every((e) => e === "ECONNRESET" || e === "EPIPE"), describe(events));
   const warnings = events.filter((e) => e.ev === "warning");
-  if (runtime === "node") assert.equal(warnings.length, 0, "node:http listeners are lent");
-  else assert.deepEqual(warnings.map((w) => w.code), ["RELOAD_MAY_RESET"], describe(events));
+  if (runtime === "node") return assert.equal(warnings.length, 0, "node:http listeners are lent");
+  assert.deepEqual(warnings.map((w) => w.code), ["RELOAD_MAY_RESET"], describe(events));
+  const message = String(warnings[0].message);
+  assert.match(message, /does not migrate queued connections \(net\.ipv4\.tcp_migrate_req=0\)/);
+  assert.match(message, /strictReloads: true/);
+  // Bun loses nothing once the kernel migrates; Deno.serve's shutdown() still would (above).
+  if (runtime === "bun") assert.match(message, /sysctl -w net\.ipv4\.tcp_migrate_req=1/);
+  else assert.match(message, /Deno\.serve's shutdown\(\) closes, unanswered/);
 });

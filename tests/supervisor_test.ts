@@ -56,7 +56,7 @@ class FakeWorker implements SupervisedWorker, WorkerLink {
   state: WorkerState = "none";
   exitedAfterDisconnect = false;
   stderrTail = "";
-  resetsOnClose = false;
+  lossOnClose: string | undefined = undefined;
   readonly connected = true;
   readonly pid = undefined;
   /** Signals sent by terminate() or kill(), in order. */
@@ -376,10 +376,13 @@ test("recycling by memory: a worker over maxMemory is replaced", async () => {
   assert.deepEqual(named(h, "recycle"), [["recycle", 1, "memory"]]);
 });
 
+const LOSS = "it serves with a server whose listener cannot be lent: some may be reset. To " +
+  "avoid it, pass strictReloads: true";
+
 test("warning: the first stop of a worker whose listener resets queued connections warns once", async () => {
   const h = harness();
   for (let i = 0; i < 3; i++) h.supervisor.addSlot({}).worker.markReady();
-  for (const worker of h.workers) worker.resetsOnClose = true;
+  for (const worker of h.workers) worker.lossOnClose = LOSS;
   const reload = h.supervisor.reload();
   for (let i = 3; i < 6; i++) {
     await h.clock.advance(0);
@@ -404,8 +407,8 @@ test("warning: printed with console.warn once when nobody listens; workers that 
     h.workers[2].exit(0);
     await down;
     assert.equal(printed.length, 0, "a worker that can lend its listener: no warning");
-    h.workers[1].resetsOnClose = true;
-    h.workers[0].resetsOnClose = true;
+    h.workers[1].lossOnClose = LOSS;
+    h.workers[0].lossOnClose = LOSS;
     const more = h.supervisor.scale(0);
     h.workers[1].exit(0);
     h.workers[0].exit(0);
@@ -414,7 +417,12 @@ test("warning: printed with console.warn once when nobody listens; workers that 
     console.warn = warn;
   }
   assert.equal(printed.length, 1);
-  assert.match(String(printed[0]), /sysctl -w net\.ipv4\.tcp_migrate_req=1.*strictReloads: true/);
+  // The worker's server says what may be lost and what to do; the primary says which worker.
+  assert.equal(
+    printed[0],
+    `[@x/cluster] Worker ${h.workers[1].id} (slot ${h.workers[1].slot}) is being ` +
+      `replaced or removed, and ${LOSS}`,
+  );
 });
 
 test("stop(): pending restarts are cancelled, unready slots fail with SHUT_DOWN, no more forks", async () => {
