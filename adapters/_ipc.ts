@@ -369,6 +369,9 @@ export class IpcEndpoint {
     IpcEndpoint.#unwritten.delete(this);
     this.#batch = [];
     this.#batchBytes = 0;
+    // A closed channel loses the batch either way; a write on it, with no callback, would be
+    // an `error` event on the process (Node, Deno), which nobody may listen to.
+    if (!this.#target.connected) return;
     const message = batch.length === 1 ? batch[0] : { cmd: BATCH, msgs: batch };
     try {
       if (this.#target.send?.(message, undefined, QUIET) === false) this.#congested = true;
@@ -386,6 +389,8 @@ export class IpcEndpoint {
   /** Writes an adapter message; a failure shows as the channel's close or error. */
   #raw(message: { cmd: string; id?: number }): void {
     this.#flush(); // in order: the batch first
+    // Closed (a worker may disconnect before its package connects): an `error` event otherwise.
+    if (!this.#target.connected) return;
     try {
       this.#target.send?.(message, undefined, QUIET);
     } catch {

@@ -195,6 +195,17 @@ test("compat: sends made at once after fork() arrive in order; a listen socket o
   });
 });
 
+test("compat: a worker that sends and disconnects in its first turn exits cleanly", async () => {
+  // The package's end of the channel connects a turn later and found it closed: its first write
+  // then was an unhandled `error` on the worker's process (Deno), which exited with 1.
+  await withFixture("compat_early_disconnect.ts", {}, async (app) => {
+    const [message] = await app.waitFor((e) => e.ev === "message", 1);
+    assert.equal(message.msg, message.cwd, "the worker's message arrived");
+    const exit = await next(app, (e) => e.ev === "exit");
+    assert.deepEqual([exit.code, exit.signal], [0, null], app.stderr.join("").slice(-2000));
+  });
+});
+
 test("compat: cluster.disconnect(cb) calls back once every worker disconnected", async () => {
   await withFixture(FIXTURE, {}, async (app) => {
     await next(app, (e) => e.ev === "ready");
