@@ -110,6 +110,9 @@ export const MAX_TRIED = 64;
 
 /** The longest `lossOnClose` a worker may send: it is printed once, not stored per worker. */
 export const MAX_LOSS_TEXT = 1000;
+/** Control characters (terminal escapes among them), refused in text the primary prints. */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** How often (ms) at most a worker reports changed connection counts. */
 export const LOAD_INTERVAL = 25;
@@ -287,7 +290,11 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
       if (!isKey(key)) return "listening: bad key";
       if (!address) return "listening: bad address";
       if (lossOnClose === undefined) return { cmd: "listening", key, address };
-      if (typeof lossOnClose !== "string" || lossOnClose.length > MAX_LOSS_TEXT) {
+      // Printed by the primary: a hostile worker must not write control sequences to its log.
+      if (
+        typeof lossOnClose !== "string" || lossOnClose.length > MAX_LOSS_TEXT ||
+        CONTROL.test(lossOnClose)
+      ) {
         return "listening: bad lossOnClose";
       }
       return { cmd: "listening", key, address, lossOnClose };

@@ -199,7 +199,10 @@ test("decodeAtPrimary() rejects malformed worker-to-primary messages with a reas
     { ...LISTENING, address: { ...LISTENING.address, hostname: 127 } },
     { ...LISTENING, address: { ...LISTENING.address, family: "IPv5" } },
     { ...LISTENING, address: { hostname: "127.0.0.1", port: 80 } },
-    ...[true, 1, null, {}, "x".repeat(1001)].map((lossOnClose) => ({ ...LISTENING, lossOnClose })),
+    ...[true, 1, null, {}, "x".repeat(1001), "it serves \u001b[2J", "a\nb"].map((lossOnClose) => ({
+      ...LISTENING,
+      lossOnClose,
+    })),
     // close
     { cmd: "close" },
     { cmd: "close", key: "" },
