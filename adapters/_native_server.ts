@@ -70,27 +70,37 @@ export function nativeServer(
 }
 
 /**
- * What closing a native server may lose (`WorkerServer.lossOnClose`): the connections queued on
- * its listener where the kernel does not migrate them, and what `stopLoss` says the server's
- * stop loses at any sysctl value ("shutdown() closes …", after "whose"); `undefined` if nothing.
+ * What closing a native server may lose (`WorkerServer.lossOnClose`), as the clause after "…,
+ * and " of the primary's warning: the connections queued on its listener where the kernel does
+ * not migrate them (`migrates` false), and what `stopLoss` says the server's own stop loses at
+ * any sysctl value ("shutdown() closes …"); with what avoids each. `undefined` if nothing.
+ *
+ * @example
+ * ```ts ignore
+ * lossOnClose("Bun.serve", undefined, true); // undefined: nothing is lost
+ * ```
  */
-function lossOnClose(engine: ServerEngine, stopLoss: string | undefined): string | undefined {
+export function lossOnClose(
+  engine: ServerEngine,
+  stopLoss: string | undefined,
+  migrates: boolean = kernelMigratesQueuedConnections(),
+): string | undefined {
+  if (migrates && stopLoss === undefined) return undefined;
   const lendable = "(workers then serve with node:http on a listener they can hand over)";
-  const kernel = !kernelMigratesQueuedConnections();
-  if (!kernel && stopLoss === undefined) return undefined;
-  const queued = kernel
-    ? `it serves with ${engine}, whose listener cannot be handed to another worker, on a ` +
-      `kernel that does not migrate queued connections (net.ipv4.tcp_migrate_req=0): ` +
-      `connections queued on its listener as it closes may be reset`
-    : undefined;
+  const sysctl = `"sysctl -w net.ipv4.tcp_migrate_req=1" on the host`;
+  const queued = `it serves with ${engine}, whose listener cannot be handed to another worker, ` +
+    `on a kernel that does not migrate queued connections (net.ipv4.tcp_migrate_req=0): ` +
+    `connections queued on its listener as it closes may be reset`;
   if (stopLoss === undefined) {
-    return `${queued}. To avoid it, run "sysctl -w net.ipv4.tcp_migrate_req=1" on the host, or ` +
-      `create the cluster with strictReloads: true ${lendable}`;
+    return `${queued}. To avoid it, run ${sysctl}, or create the cluster with strictReloads: ` +
+      `true ${lendable}`;
   }
-  const stop = queued
-    ? `${queued}; also, ${engine}'s ${stopLoss}`
-    : `it serves with ${engine}, whose ${stopLoss}`;
-  return `${stop}. To lose none, create the cluster with strictReloads: true ${lendable}`;
+  const strict = `For reloads that lose none, create the cluster with strictReloads: true ` +
+    lendable;
+  if (migrates) return `it serves with ${engine}, whose ${stopLoss}. ${strict}`;
+  // The sysctl still matters here: a scale-down closes a listener in every mode.
+  return `${queued}; and ${engine}'s ${stopLoss}. ${strict}; ${sysctl} keeps a scale-down ` +
+    `from resetting queued connections`;
 }
 
 /** The handler's response, marked so that the client does not reuse the connection. */

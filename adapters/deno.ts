@@ -97,9 +97,10 @@ class DenoAdapter extends NodeApiAdapter {
 
 // Measured without this library (docs/policies.md): Deno.serve's shutdown() closes the connections
 // it accepted but has not read a request from yet, which denoland/deno#31959 made it close rather
-// than wait for; 3-8 per shutdown under 16 new-connection clients, at tcp_migrate_req=1 too.
-const DENO_STOP_LOSS = "shutdown() closes, unanswered, the connections it accepted and has " +
-  "not read a request from yet (at any net.ipv4.tcp_migrate_req; a Deno bug)";
+// than wait for; 2-8 per shutdown under 8 new-connection clients, 3-8 under 16, at
+// tcp_migrate_req=1 too.
+const DENO_STOP_LOSS = "shutdown() closes, unanswered, the connections the server accepted " +
+  "and has not read a request from yet (at any net.ipv4.tcp_migrate_req; a Deno bug)";
 
 const NO_UNSTABLE_NET = "Deno.serve shares a port (reusePort) only under --unstable-net: " +
   "node:http serves instead; start the primary with --unstable-net (its workers inherit it) " +
