@@ -10,7 +10,13 @@
 import type { Channel } from "./_channel.ts";
 import { LoadReporter } from "./_load_reporter.ts";
 import { ClusterError } from "./errors.ts";
-import { LOAD_INTERVAL, type QueryMessage, type QueryResult } from "./protocol.ts";
+import {
+  CONTROL_CHARS,
+  LOAD_INTERVAL,
+  MAX_LOSS_TEXT,
+  type QueryMessage,
+  type QueryResult,
+} from "./protocol.ts";
 import type { Adapter, Address, ServerEngine, ServeSource, WorkerServer } from "./types.ts";
 import { type BoundUdp, type UdpOptions, validateUdpOptions } from "./_udp.ts";
 import { type ServeOptions, validateServeOptions } from "./serve_options.ts";
@@ -233,7 +239,8 @@ export class WorkerServers {
         port: result.port,
         family: result.hostname?.includes(":") ? "IPv6" : "IPv4",
       });
-    const { engine, engineReason, lossOnClose } = server;
+    const { engine, engineReason } = server;
+    const lossOnClose = printable(server.lossOnClose);
     await channel.sendInternal({
       cmd: "listening",
       key,
@@ -316,4 +323,13 @@ function channelGone(error: unknown): boolean {
 
 function describe(result: { hostname: string | null; port: number; path?: string }): string {
   return result.path ?? `${result.hostname ?? "*"}:${result.port}`;
+}
+
+/**
+ * A server's `lossOnClose` as the protocol carries it (one line, at most MAX_LOSS_TEXT): an
+ * adapter's text past that would otherwise make the primary refuse the whole `listening`.
+ */
+function printable(text: string | undefined): string | undefined {
+  const line = text?.replace(CONTROL_CHARS, " ").trim().slice(0, MAX_LOSS_TEXT);
+  return line ? line : undefined;
 }

@@ -108,11 +108,14 @@ export interface ReturnedMessage {
 /** How many workers may hand one connection back before it is dropped (ids in `tried`). */
 export const MAX_TRIED = 64;
 
-/** The longest `lossOnClose` a worker may send: it is printed once, not stored per worker. */
+/** The longest `lossOnClose` a worker may send (the primary prints it once per cluster). */
 export const MAX_LOSS_TEXT = 1000;
-/** Control characters (terminal escapes among them), refused in text the primary prints. */
+/**
+ * Control characters (terminal escapes among them), refused in text the primary prints; with
+ * the line and paragraph separators and the bidirectional overrides.
+ */
 // deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+export const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** How often (ms) at most a worker reports changed connection counts. */
 export const LOAD_INTERVAL = 25;
@@ -292,8 +295,8 @@ function parseWorkerToPrimary(m: Record<string, unknown>): WorkerToPrimary | str
       if (lossOnClose === undefined) return { cmd: "listening", key, address };
       // Printed by the primary: a hostile worker must not write control sequences to its log.
       if (
-        typeof lossOnClose !== "string" || lossOnClose.length > MAX_LOSS_TEXT ||
-        CONTROL.test(lossOnClose)
+        typeof lossOnClose !== "string" || lossOnClose.length === 0 ||
+        lossOnClose.length > MAX_LOSS_TEXT || lossOnClose.search(CONTROL_CHARS) !== -1
       ) {
         return "listening: bad lossOnClose";
       }

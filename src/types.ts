@@ -280,10 +280,12 @@ export interface WorkerServer {
    */
   readonly engineReason: string | undefined;
   /**
-   * What closing this server may lose, why, and what avoids it, as a clause of the warning the
-   * primary prints at the first reload ("it serves with …"); `undefined` when it loses nothing.
-   * Native servers cannot lend their listener, so their queued connections are reset where the
-   * kernel does not migrate them (`net.ipv4.tcp_migrate_req=0`).
+   * What closing this server may lose, why, and what avoids it, as the clause after "…, and " of
+   * the warning the primary prints once, at the first reload, recycle or scale-down that stops
+   * such a worker ("it serves with …"); `undefined` when it loses nothing. Sent as one line of
+   * at most 1,000 characters: control characters become spaces, the rest is cut. Native
+   * servers cannot lend their listener, so their queued connections are reset where the kernel
+   * does not migrate them (`net.ipv4.tcp_migrate_req=0`).
    */
   readonly lossOnClose: string | undefined;
   /** Requests (HTTP) or connections (plain TCP) served so far. */

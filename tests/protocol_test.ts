@@ -199,7 +199,9 @@ test("decodeAtPrimary() rejects malformed worker-to-primary messages with a reas
     { ...LISTENING, address: { ...LISTENING.address, hostname: 127 } },
     { ...LISTENING, address: { ...LISTENING.address, family: "IPv5" } },
     { ...LISTENING, address: { hostname: "127.0.0.1", port: 80 } },
-    ...[true, 1, null, {}, "x".repeat(1001), "it serves \u001b[2J", "a\nb"].map((lossOnClose) => ({
+    ...[true, 1, null, {}, "", "x".repeat(1001), "it serves \u001b[2J", "a\nb", "a\u202eb"].map((
+      lossOnClose,
+    ) => ({
       ...LISTENING,
       lossOnClose,
     })),
@@ -500,6 +502,12 @@ const WORKER_TO_PRIMARY: WorkerToPrimary[] = [
     key: "reuse-port||8080",
     address: { hostname: "0.0.0.0", port: 8080, family: "IPv4" },
     lossOnClose: "it serves with Bun.serve, whose listener cannot be handed over",
+  },
+  {
+    cmd: "listening",
+    key: "reuse-port||8081",
+    address: { hostname: "0.0.0.0", port: 8081, family: "IPv4" },
+    lossOnClose: "x".repeat(1000), // MAX_LOSS_TEXT
   },
   { cmd: "close", key: "reuse-port||0" },
   { cmd: "reply", ack: 1, accepted: true },
