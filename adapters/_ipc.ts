@@ -235,7 +235,11 @@ export class IpcEndpoint {
       await new Promise<void>((resolve, reject) => {
         const id = ++this.#syncId;
         this.#syncs.set(id, { resolve, reject });
-        this.#raw({ cmd: SYNC, id });
+        // Closed already: no answer will come, and no close is left to report it.
+        if (!this.#raw({ cmd: SYNC, id })) {
+          this.#syncs.delete(id);
+          reject(closedError());
+        }
       });
     }
     return this.#write(message, handle, keepOpen, receipt);
@@ -382,20 +386,23 @@ export class IpcEndpoint {
 
   /** Says that this end reads batches: a message like any other for Deno's barrier. */
   #announce(): void {
-    this.#raw({ cmd: BATCHES });
-    this.#unread = true;
+    if (this.#raw({ cmd: BATCHES })) this.#unread = true;
   }
 
-  /** Writes an adapter message; a failure shows as the channel's close or error. */
-  #raw(message: { cmd: string; id?: number }): void {
+  /**
+   * Writes an adapter message; returns false if the channel was closed (nothing written). A
+   * failure of the write itself shows as the channel's close or error.
+   */
+  #raw(message: { cmd: string; id?: number }): boolean {
     this.#flush(); // in order: the batch first
     // Closed (a worker may disconnect before its package connects): an `error` event otherwise.
-    if (!this.#target.connected) return;
+    if (!this.#target.connected) return false;
     try {
       this.#target.send?.(message, undefined, QUIET);
     } catch {
       // The channel is closing; #onClosed settles whoever waits.
     }
+    return true;
   }
 
   #onInternal(message: { cmd?: unknown; id?: unknown; msg?: unknown }, handle: unknown): void {
@@ -409,8 +416,7 @@ export class IpcEndpoint {
     } else if (message?.cmd === HANDLE) {
       if (handle === undefined && this.#ackLost) this.#lostHandle(message.msg);
     } else if (message?.cmd === SYNC) {
-      this.#raw({ cmd: SYNC_ACK, id: message.id as number });
-      this.#unread = true;
+      if (this.#raw({ cmd: SYNC_ACK, id: message.id as number })) this.#unread = true;
     } else if (message?.cmd === SYNC_ACK) {
       const waiter = this.#syncs.get(message.id as number);
       this.#syncs.delete(message.id as number);

@@ -161,3 +161,24 @@ test("IpcEndpoint (Deno): a handle after the batches announcement waits until th
     assert.deepEqual([writes.at(-1)!.message, writes.at(-1)!.handle], [{ reply: 1 }, { fd: 3 }]);
   }
 });
+
+test("a channel closed before the endpoint connects: nothing is written, and nothing hangs", async () => {
+  // A worker that disconnects in its first turn: its package's end connects a turn later.
+  const fake = fakeTarget();
+  fake.target.connected = false;
+  const endpoint = new IpcEndpoint(fake.target, "deno", "json", { ...noEvents, announce: true });
+  assert.deepEqual(fake.writes, [], "no announce on a closed channel (an `error` event otherwise)");
+  await assert.rejects(endpoint.send({ n: 1 }, undefined, false), { code: "CHANNEL_CLOSED" });
+  await assert.rejects(endpoint.send({ n: 2 }, { fd: 3 }, false), { code: "CHANNEL_CLOSED" });
+});
+
+test("Deno: a handle that waits for the peer's sync rejects if the channel closed meanwhile", async () => {
+  const fake = fakeTarget();
+  const endpoint = new IpcEndpoint(fake.target, "deno", "json", noEvents);
+  await endpoint.send({ plain: true }, undefined, false); // unread by the peer: a handle waits
+  fake.target.connected = false; // closed, and the runtime has not said so yet
+  await assert.rejects(endpoint.send({ n: 1 }, { fd: 3 }, false), { code: "CHANNEL_CLOSED" });
+  // The sends queued behind it are not held for ever either.
+  await assert.rejects(endpoint.send({ n: 2 }, undefined, false), { code: "CHANNEL_CLOSED" });
+  await flush();
+});
