@@ -316,7 +316,7 @@ export class Supervisor<W extends SupervisedWorker> {
     slot.settle.resolve();
     slot.recycleAt = this.#recycleAt();
     if (old && old.state !== "dead") {
-      this.#warnIfResets(old);
+      this.#warnIfLossy(old);
       await old.stop(this.#options.shutdownTimeout);
     }
   }
@@ -329,7 +329,7 @@ export class Supervisor<W extends SupervisedWorker> {
     slot.settle.resolve(); // a scale() still waiting for this slot is superseded, not failed
     const worker = slot.current;
     if (!worker) return;
-    this.#warnIfResets(worker);
+    this.#warnIfLossy(worker);
     await worker.stop(this.#options.shutdownTimeout);
   }
 
@@ -389,7 +389,7 @@ export class Supervisor<W extends SupervisedWorker> {
   }
 
   /** Once per cluster: stopping this worker may lose connections (its server says why). */
-  #warnIfResets(worker: W): void {
+  #warnIfLossy(worker: W): void {
     if (worker.lossOnClose === undefined || this.#warned) return;
     this.#warned = true;
     const warning = new ClusterError(

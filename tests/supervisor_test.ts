@@ -379,7 +379,7 @@ test("recycling by memory: a worker over maxMemory is replaced", async () => {
 const LOSS = "it serves with a server whose listener cannot be lent: some may be reset. To " +
   "avoid it, pass strictReloads: true";
 
-test("warning: the first stop of a worker whose listener resets queued connections warns once", async () => {
+test("warning: the first stop of a worker whose server may lose connections warns once", async () => {
   const h = harness();
   for (let i = 0; i < 3; i++) h.supervisor.addSlot({}).worker.markReady();
   for (const worker of h.workers) worker.lossOnClose = LOSS;
