@@ -31,7 +31,8 @@ const say = (message: Record<string, unknown>) => console.log(JSON.stringify(mes
 // Lines of the tree's stderr that tell the user something about reloads (the core's one-time
 // notice at the first fast-mode reload, for instance).
 function notices(stderr: string): string[] {
-  const lines = stderr.split("\n").map((line) => line.trim().slice(0, 300));
+  // Long enough for a whole RELOAD_MAY_RESET warning (the worker's part is at most 1,000).
+  const lines = stderr.split("\n").map((line) => line.trim().slice(0, 1200));
   return [...new Set(lines.filter((line) => /tcp_migrate_req|strictReloads|reset/i.test(line)))]
     .slice(0, 3);
 }

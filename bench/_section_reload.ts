@@ -80,7 +80,12 @@ export function reloadSection(results: Results): string[] {
     "",
     ...(kinds.length ? ["How they failed:", "", ...kinds.map((k) => `- ${cell(k)}`), ""] : []),
     ...(notices.size
-      ? ["What the trees printed about it:", "", ...[...notices].map((n) => `- ${cell(n)}`), ""]
+      ? [
+        "What the trees printed about it:",
+        "",
+        ...[...notices].map((n) => `- ${n.split("\n")[0]}`),
+        "",
+      ]
       : []),
   ];
 }

@@ -205,7 +205,8 @@ export function targetsTable(
     ]),
     ...(missed.length === 0 ? [] : [
       "",
-      `Where a target is not met, the measured reason and what was tried are in [performance.md](${SLOWER}):`,
+      "Where a target is not met, the measured reason and what was tried are in " +
+      `[performance.md](${SLOWER}):`,
       "",
       ...missed.map((t) => `- ${t.figure}: ${t.why ? `**${t.why}.**` : "no reason written yet."}`),
     ]),

@@ -1,7 +1,8 @@
 // Rolling reloads under load, per serving mode and per net.ipv4.tcp_migrate_req (set in a fresh
 // network namespace, never on the host): strictReloads and the node:http paths lose nothing; the
-// native default loses nothing where the kernel migrates queued connections, and is measured
-// (not asserted) where it does not.
+// native default loses nothing on Bun where the kernel migrates queued connections, and is
+// measured (not asserted) where it does not and on Deno, whose Deno.serve loses some at either
+// value; both then warn once, saying what avoids it.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
